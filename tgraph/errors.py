@@ -1,0 +1,76 @@
+"""Exceptions raised by tgraph, with the wording shared by their messages.
+
+Every error a user can cause (a spec whose shapes do not fit, a bad name, a corrupt
+file, a bad command-line argument) is a subclass of :class:`TGraphError`, so that
+``except tgraph.TGraphError`` catches all of them and nothing else.
+"""
+
+__all__ = [
+    "TGraphError",
+    "SpecError",
+    "ShapeError",
+    "ConfigError",
+    "DataError",
+    "ModelFileError",
+    "TrainingError",
+    "layer_label",
+    "unknown_name_message",
+]
+
+
+class TGraphError(Exception):
+    """Base class of every error tgraph raises on bad input."""
+
+
+class SpecError(TGraphError, ValueError):
+    """A layer spec or model spec has a bad field value."""
+
+
+class ShapeError(SpecError):
+    """A layer does not accept the shape its input has."""
+
+
+class ConfigError(TGraphError, ValueError):
+    """A name (activation, optimizer, initializer, ...) or setting is not valid."""
+
+
+class DataError(TGraphError, ValueError):
+    """A data file is missing, truncated, corrupt or of an unexpected layout."""
+
+
+class ModelFileError(TGraphError, ValueError):
+    """A model or checkpoint file cannot be read or written."""
+
+
+class TrainingError(TGraphError, RuntimeError):
+    """Training cannot go on (for example the loss became NaN)."""
+
+
+def layer_label(index, layer):
+    """Name a layer in a message: ``"layer 2 (Dense 'hidden')"``.
+
+    Args:
+        index: position of the layer in the spec list (0-based).
+        layer: the layer spec.
+
+    Returns:
+        A short label with the index, the type and, if set, the layer's name.
+    """
+    kind = type(layer).__name__
+    name = getattr(layer, "name", None)
+    return f"layer {index} ({kind} {name!r})" if name else f"layer {index} ({kind})"
+
+
+def unknown_name_message(what, name, known):
+    """Message for a name that is not in a registry.
+
+    Args:
+        what: what kind of thing was looked up, e.g. ``"activation"``.
+        name: the name that was given.
+        known: the valid names.
+
+    Returns:
+        ``"unknown activation 'tahn'; expected one of: 'elu', 'linear', ..."``.
+    """
+    options = ", ".join(repr(k) for k in sorted(known))
+    return f"unknown {what} {name!r}; expected one of: {options}"

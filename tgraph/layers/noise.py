@@ -1,0 +1,35 @@
+"""Stochastic layers: Dropout."""
+
+import attrs
+
+from tgraph.errors import SpecError
+from tgraph.layers.base import Layer
+from tgraph.ops.dropout import dropout
+
+__all__ = ["Dropout"]
+
+
+def _rate(instance, attribute, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise SpecError(
+            f"Dropout: `rate` (={value!r}) must be in [0, 1): the fraction of units dropped."
+        )
+
+
+@attrs.frozen
+class Dropout(Layer):
+    """Sets a random fraction ``rate`` of the inputs to zero during training.
+
+    Inverted dropout: the kept units are scaled by ``1 / (1 - rate)`` in training, so
+    evaluation and prediction use the input unchanged (Srivastava et al. 2014).
+
+    Attributes:
+        rate: probability of dropping each unit, in [0, 1).
+    """
+
+    rate: float = attrs.field(validator=_rate)
+
+    def apply(self, x, params, ctx):
+        if ctx.deterministic or self.rate == 0:
+            return x
+        return dropout(x, self.rate, ctx.random, key=ctx.index)

@@ -1,0 +1,235 @@
+"""A network with its loss and optimizer, compiled into PyTensor functions.
+
+The training data lives in shared variables and a training step receives only a
+minibatch index (the deeplearning.net tutorials' ``givens``), so a step copies nothing
+from host memory. Evaluation and prediction take numpy arrays.
+"""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+
+from tgraph.backend import get_mode
+from tgraph.errors import ConfigError, DataError
+from tgraph.network import build
+from tgraph.objective import objective, target_variable
+from tgraph.ops.losses import get_loss
+from tgraph.ops.metrics import errors
+from tgraph.optim.base import get_optimizer
+from tgraph.optim.constraints import apply_max_norm, total_norm_constraint
+from tgraph.optim.regularizers import Regularization
+from tgraph.summary import summary
+
+__all__ = ["Model", "training_updates"]
+
+
+def training_updates(network, terms, optimizer):
+    """All updates of one training step: parameters, optimizer state, random streams.
+
+    Gradients of ``terms.total`` are clipped to the optimizer's ``clip_norm`` (if any),
+    turned into updates by ``optimizer.updates``, and each layer's ``max_norm`` is
+    applied to its weights' new values.
+
+    Args:
+        network: the :class:`tgraph.network.Network`.
+        terms: the training :class:`tgraph.objective.Terms`.
+        optimizer: any object with ``updates(params, grads)``.
+
+    Returns:
+        List of (shared variable, new value) pairs.
+    """
+    params = [p.variable for p in network.params if p.trainable]
+    grads = pytensor.grad(terms.total, params)
+    clip = getattr(optimizer, "clip_norm", None)
+    if clip:
+        grads = total_norm_constraint(grads, clip)
+    updates = optimizer.updates(params, grads)
+    updates = list(updates.items()) if hasattr(updates, "items") else list(updates)
+    return apply_max_norm(updates, network.params) + list(terms.updates)
+
+
+class Model:
+    """A compiled model: build once, train with minibatch indices, predict on arrays.
+
+    Args:
+        layers: list of layer specs starting with ``Input``.
+        loss: loss name or :class:`tgraph.ops.losses.Loss` (default ``"nll"``).
+        optimizer: optimizer name or object (default ``"sgd"``).
+        regularization: model-wide :class:`tgraph.optim.Regularization`.
+        seed: seed of initial weights and of the random streams.
+        dtype: ``"float32"`` (default) or ``"float64"``.
+        mode: PyTensor mode name (see :mod:`tgraph.backend`).
+    """
+
+    def __init__(self, layers, *, loss="nll", optimizer="sgd", regularization=None,
+                 seed=1234, dtype="float32", mode=None):
+        self.network = build(layers, seed=seed, dtype=dtype)
+        self.loss = get_loss(loss)
+        self.optimizer = get_optimizer(optimizer)
+        self.regularization = regularization or Regularization()
+        self.mode = get_mode(mode)
+        self._functions = {}
+        self._data = None
+        self.state_variables = []  # every shared variable a training step updates
+
+    @property
+    def dtype(self):
+        return self.network.dtype
+
+    @property
+    def layers(self):
+        return self.network.specs
+
+    def summary(self):
+        """The layer table (see :func:`tgraph.summary.summary`)."""
+        return summary(self.network)
+
+    # -- data ---------------------------------------------------------------------
+
+    def set_train_data(self, x, y):
+        """Put the training set into the shared variables the training step reads.
+
+        Args:
+            x: (N, ...) inputs matching the ``Input`` shape; cast to the model dtype.
+            y: (N,) integer labels, or targets shaped like the output.
+
+        Raises:
+            DataError: shapes do not match the model.
+        """
+        x, y = self._check_data(x, y)
+        if self._data is None:
+            self._data = (
+                pytensor.shared(x, name="train_x", borrow=True, shape=(None, *x.shape[1:])),
+                pytensor.shared(y, name="train_y", borrow=True, shape=(None, *y.shape[1:])),
+            )
+        else:
+            self._data[0].set_value(x, borrow=True)
+            self._data[1].set_value(y, borrow=True)
+
+    @property
+    def train_size(self):
+        """Number of training examples in the shared variables (0 before any data)."""
+        return 0 if self._data is None else self._data[0].get_value(borrow=True).shape[0]
+
+    def _check_data(self, x, y):
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        want = self.network.input_shape[1:]
+        if x.shape[1:] != want:
+            raise DataError(
+                f"inputs have shape {x.shape}, the model's Input expects (N, {', '.join(map(str, want))}); "
+                "reshape the data or change Input(shape=...)"
+            )
+        if y is None:
+            return x, None
+        if self.loss.target == "labels":
+            y = np.ascontiguousarray(y, dtype=np.int32)
+            if y.shape != (x.shape[0],):
+                raise DataError(f"labels have shape {y.shape}, expected ({x.shape[0]},)")
+            n_classes = self.network.output_shape[-1]
+            if y.size and (y.min() < 0 or y.max() >= n_classes):
+                raise DataError(
+                    f"labels range over [{y.min()}, {y.max()}], but the output layer has "
+                    f"{n_classes} units; labels must lie in [0, {n_classes - 1}]"
+                )
+        else:
+            y = np.ascontiguousarray(y, dtype=self.dtype)
+        return x, y
+
+    # -- compiled functions ---------------------------------------------------------
+
+    def _compile(self, inputs, outputs, **kwargs):
+        with pytensor.config.change_flags(floatX=self.dtype):
+            fn = pytensor.function(inputs, outputs, mode=self.mode, **kwargs)
+        return fn
+
+    def train_function(self, batch_size):
+        """The compiled step ``f(batch_index) -> mean training loss`` for ``batch_size``.
+
+        Reads examples ``[i * batch_size, (i + 1) * batch_size)`` of the shared training
+        set and applies one optimizer update. Compiled once per batch size.
+        """
+        key = ("train", int(batch_size))
+        if key not in self._functions:
+            if self._data is None:
+                raise ConfigError("call set_train_data(x, y) before training")
+            self._functions[key] = self._build_train(int(batch_size))
+        return self._functions[key]
+
+    def _build_train(self, batch_size):
+        x = self.network.input_variable()
+        y = target_variable(self.network, self.loss)
+        with pytensor.config.change_flags(floatX=self.dtype):
+            terms = objective(self.network, self.loss, x, y, deterministic=False,
+                              regularization=self.regularization)
+            updates = training_updates(self.network, terms, self.optimizer)
+        index = pt.iscalar("batch_index")
+        window = slice(index * batch_size, (index + 1) * batch_size)
+        sx, sy = self._data
+        fn = self._compile([index], terms.loss, updates=updates,
+                           givens={x: sx[window], y: sy[window]})
+        self._record_state(updates)
+        return fn
+
+    def _record_state(self, updates):
+        known = {id(v) for v in self.state_variables}
+        for var, _ in updates:
+            if id(var) not in known:
+                self.state_variables.append(var)
+                known.add(id(var))
+
+    def train_step(self, batch_index, batch_size):
+        """Run one training step on minibatch ``batch_index``; returns its mean loss."""
+        return float(self.train_function(batch_size)(batch_index))
+
+    def _inference_function(self, with_targets):
+        key = ("eval",) if with_targets else ("predict",)
+        if key not in self._functions:
+            x = self.network.input_variable()
+            if with_targets:
+                y = target_variable(self.network, self.loss)
+                with pytensor.config.change_flags(floatX=self.dtype):
+                    terms = objective(self.network, self.loss, x, y, deterministic=True)
+                    outputs = [terms.per_example.sum()]
+                    if self.loss.target == "labels":
+                        outputs.append(errors(terms.output, y).sum())
+                self._functions[key] = self._compile([x, y], outputs)
+            else:
+                with pytensor.config.change_flags(floatX=self.dtype):
+                    out = self.network.forward(x, deterministic=True).output
+                self._functions[key] = self._compile([x], out)
+        return self._functions[key]
+
+    def predict(self, x, batch_size=1000):
+        """Network output for inputs ``x`` (dropout off).
+
+        Args:
+            x: (N, ...) array matching the ``Input`` shape.
+            batch_size: examples per call of the compiled function.
+
+        Returns:
+            (N, ...) array of outputs (class probabilities for a softmax output).
+        """
+        x, _ = self._check_data(x, None)
+        fn = self._inference_function(with_targets=False)
+        parts = [fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts) if parts else np.empty((0, *self.network.output_shape[1:]))
+
+    def evaluate(self, x, y, batch_size=1000):
+        """Mean loss and, for classification, error rate on ``(x, y)`` (dropout off).
+
+        Returns:
+            Dict with ``loss`` (mean data loss, no penalty) and, for label targets,
+            ``error`` (fraction misclassified, in [0, 1]).
+        """
+        x, y = self._check_data(x, y)
+        if len(x) == 0:
+            raise DataError("cannot evaluate on an empty set")
+        fn = self._inference_function(with_targets=True)
+        sums = np.zeros(2)
+        for i in range(0, len(x), batch_size):
+            out = fn(x[i:i + batch_size], y[i:i + batch_size])
+            sums[: len(out)] += [float(v) for v in out]
+        result = {"loss": sums[0] / len(x)}
+        if self.loss.target == "labels":
+            result["error"] = sums[1] / len(x)
+        return result

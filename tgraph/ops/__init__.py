@@ -1,0 +1,1 @@
+"""Symbolic building blocks: activations, losses, metrics, initializers, dropout, kernels."""
