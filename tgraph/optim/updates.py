@@ -104,20 +104,23 @@ def adadelta(params, grads, lr, rho, epsilon, slot):
 
 
 def adam(params, grads, lr, beta1, beta2, epsilon, slot, t):
-    """Adam (Kingma & Ba 2015, Algorithm 1 with the efficient bias correction).
+    """Adam (Kingma & Ba 2015, Algorithm 1).
 
     ``t <- t + 1``; ``m <- b1 m + (1 - b1) g``; ``v <- b2 v + (1 - b2) g**2``;
-    ``p <- p - lr sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) + epsilon)``.
+    ``p <- p - lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon)``.
     """
     t_new = t + 1
-    step_size = lr * pt.sqrt(1 - beta2 ** t_new) / (1 - beta1 ** t_new)
+    correction1 = 1 - beta1 ** t_new
+    correction2 = 1 - beta2 ** t_new
     updates = OrderedDict([(t, t_new)])
     for p, g in zip(params, grads):
         m, v = slot(p, "m"), slot(p, "v")
         m_new = _c(beta1, p) * m + _c(1 - beta1, p) * g
         v_new = _c(beta2, p) * v + _c(1 - beta2, p) * pt.sqr(g)
         updates[m], updates[v] = m_new, v_new
-        updates[p] = p - _c(step_size, p) * m_new / (pt.sqrt(v_new) + _c(epsilon, p))
+        m_hat = m_new / _c(correction1, p)
+        v_hat = v_new / _c(correction2, p)
+        updates[p] = p - _c(lr, p) * m_hat / (pt.sqrt(v_hat) + _c(epsilon, p))
     return updates
 
 
