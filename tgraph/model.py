@@ -10,14 +10,15 @@ import pytensor
 import pytensor.tensor as pt
 
 from tgraph.backend import get_mode
-from tgraph.errors import ConfigError, DataError
+from tgraph.errors import ConfigError, DataError, ModelFileError
 from tgraph.network import build
 from tgraph.objective import objective, target_variable
 from tgraph.ops.losses import get_loss
 from tgraph.ops.metrics import errors
-from tgraph.optim.base import get_optimizer
+from tgraph.optim.base import get_optimizer, learning_rate_of, set_learning_rate
 from tgraph.optim.constraints import apply_max_norm, total_norm_constraint
 from tgraph.optim.regularizers import Regularization
+from tgraph.random import generator_state, set_generator_state
 from tgraph.summary import summary
 
 __all__ = ["Model", "training_updates"]
@@ -71,6 +72,7 @@ class Model:
         self._functions = {}
         self._data = None
         self.state_variables = []  # every shared variable a training step updates
+        self.meta = {}  # training metadata, filled by the trainer or a loaded file
 
     @property
     def dtype(self):
@@ -96,7 +98,7 @@ class Model:
         Raises:
             DataError: shapes do not match the model.
         """
-        x, y = self._check_data(x, y)
+        x, y = self.check_data(x, y)
         if self._data is None:
             self._data = (
                 pytensor.shared(x, name="train_x", borrow=True, shape=(None, *x.shape[1:])),
@@ -111,9 +113,21 @@ class Model:
         """Number of training examples in the shared variables (0 before any data)."""
         return 0 if self._data is None else self._data[0].get_value(borrow=True).shape[0]
 
-    def _check_data(self, x, y):
+    def check_data(self, x, y):
+        """Inputs and targets as the model needs them, or a :class:`DataError`.
+
+        Args:
+            x: (N, ...) inputs; reshaped to the ``Input`` shape when only the layout
+                differs (e.g. (N, 28, 28) images for ``Input((784,))``), cast to the dtype.
+            y: (N,) labels (cast to int32 and range-checked), targets, or None.
+
+        Returns:
+            ``(x, y)`` as contiguous arrays.
+        """
         x = np.ascontiguousarray(x, dtype=self.dtype)
         want = self.network.input_shape[1:]
+        if x.shape[1:] != want and x.ndim >= 1 and np.prod(x.shape[1:]) == np.prod(want):
+            x = x.reshape((x.shape[0], *want))  # e.g. (N, 28, 28) images for Input((784,))
         if x.shape[1:] != want:
             raise DataError(
                 f"inputs have shape {x.shape}, the model's Input expects (N, {', '.join(map(str, want))}); "
@@ -209,7 +223,7 @@ class Model:
         Returns:
             (N, ...) array of outputs (class probabilities for a softmax output).
         """
-        x, _ = self._check_data(x, None)
+        x, _ = self.check_data(x, None)
         fn = self._inference_function(with_targets=False)
         parts = [fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(parts) if parts else np.empty((0, *self.network.output_shape[1:]))
@@ -221,7 +235,7 @@ class Model:
             Dict with ``loss`` (mean data loss, no penalty) and, for label targets,
             ``error`` (fraction misclassified, in [0, 1]).
         """
-        x, y = self._check_data(x, y)
+        x, y = self.check_data(x, y)
         if len(x) == 0:
             raise DataError("cannot evaluate on an empty set")
         fn = self._inference_function(with_targets=True)
@@ -233,3 +247,74 @@ class Model:
         if self.loss.target == "labels":
             result["error"] = sums[1] / len(x)
         return result
+
+    # -- weights and training state -------------------------------------------------
+
+    def get_weights(self):
+        """Copies of the parameter values: ``{name: array}`` in layer order."""
+        return {p.name: p.variable.get_value() for p in self.network.params}
+
+    def set_weights(self, weights):
+        """Set parameter values from ``{name: array}`` (e.g. from :meth:`get_weights`).
+
+        Raises:
+            ModelFileError: a parameter is missing or has another shape.
+        """
+        _assign([p.variable for p in self.network.params], weights, what="parameter")
+
+    def get_state(self):
+        """Everything a training step changes besides the weights.
+
+        Returns:
+            Dict with ``arrays`` (optimizer state, ``{name: array}``), ``rng``
+            (``{name: bit-generator state}``) and ``lr`` (float or None).
+        """
+        params = {id(p.variable) for p in self.network.params}
+        arrays = {v.name: v.get_value() for v in self.state_variables
+                  if id(v) not in params and not _is_rng(v)}
+        rng = {name: generator_state(v) for name, v in self._generators().items()}
+        return {"arrays": arrays, "rng": rng, "lr": learning_rate_of(self.optimizer)}
+
+    def set_state(self, state):
+        """Restore a :meth:`get_state` result; call after :meth:`train_function`.
+
+        Raises:
+            ModelFileError: the state does not fit this model and optimizer.
+        """
+        params = {id(p.variable) for p in self.network.params}
+        targets = [v for v in self.state_variables if id(v) not in params and not _is_rng(v)]
+        _assign(targets, state["arrays"], what="optimizer state")
+        generators = self._generators()
+        for name, value in state["rng"].items():
+            if name not in generators:
+                raise ModelFileError(f"random stream {name!r} of the checkpoint is not in this model")
+            set_generator_state(generators[name], value)
+        if state.get("lr") is not None:
+            set_learning_rate(self.optimizer, state["lr"])
+
+    def _generators(self):
+        return {v.name: v for v in self.network.random.generators.values()}
+
+
+def _is_rng(variable):
+    return not hasattr(variable.type, "dtype")
+
+
+def _assign(variables, values, what):
+    variables = {v.name: v for v in variables or []}
+    missing = sorted(set(variables) - set(values))
+    unknown = sorted(set(values) - set(variables))
+    if missing or unknown:
+        raise ModelFileError(
+            f"{what} names do not match the model: missing {missing}, unexpected {unknown}; "
+            "was the file saved from another spec?"
+        )
+    for name, var in variables.items():
+        value = np.asarray(values[name])
+        current = var.get_value(borrow=True)
+        if value.shape != current.shape:
+            raise ModelFileError(
+                f"{what} {name!r} has shape {value.shape} in the file but {current.shape} "
+                "in the model; was the file saved from another spec?"
+            )
+        var.set_value(value.astype(current.dtype, copy=True), borrow=True)

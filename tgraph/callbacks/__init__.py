@@ -1,0 +1,29 @@
+"""Callbacks: early stopping, checkpoints, logs, progress, schedules, NaN guard."""
+
+from tgraph.callbacks.base import Callback, Monitor
+from tgraph.callbacks.checkpoint import ModelCheckpoint
+from tgraph.callbacks.early_stopping import EarlyStopping, TutorialPatience
+from tgraph.callbacks.logging import (
+    CSVLogger,
+    History,
+    JSONLinesLogger,
+    ProgressLogger,
+    TerminateOnNaN,
+)
+from tgraph.callbacks.schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
+
+__all__ = [
+    "Callback",
+    "Monitor",
+    "History",
+    "CSVLogger",
+    "JSONLinesLogger",
+    "ProgressLogger",
+    "TerminateOnNaN",
+    "EarlyStopping",
+    "TutorialPatience",
+    "ModelCheckpoint",
+    "StepDecay",
+    "ExponentialDecay",
+    "ReduceLROnPlateau",
+]

@@ -1,0 +1,214 @@
+"""Model files: one zip archive holding the spec (JSON), the weights and metadata.
+
+Layout of ``model.tgraph``::
+
+    tgraph.json             format, versions, the spec (layers, loss, optimizer, ...), meta
+    weights/<param>.npy     one array per parameter, e.g. weights/1_dense/W.npy
+    training.json           checkpoints only: counters, random streams, callback states
+    arrays/<n>.npy          checkpoints only: arrays referenced from training.json
+
+No pickle anywhere: arrays are read with ``allow_pickle=False`` and the spec is plain
+JSON rebuilt into known classes, so opening a file received from someone else runs no
+code. ``unzip -p model.tgraph tgraph.json`` shows the spec.
+"""
+
+import io
+import json
+import zipfile
+
+import attrs
+import numpy as np
+
+from tgraph.errors import ModelFileError
+from tgraph.fileio import atomic_write
+from tgraph.serialize import from_json, to_json
+
+__all__ = ["ModelFile", "save_model", "read_model_file", "load_model", "model_spec",
+           "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "tgraph-model"
+FORMAT_VERSION = 1
+_ARRAY_KEY = "__array__"
+
+
+@attrs.frozen
+class ModelFile:
+    """The content of a model file.
+
+    Attributes:
+        path: where it was read from.
+        spec: the JSON spec dict (``layers``, ``loss``, ``dtype``, ``seed``, ...).
+        meta: training metadata dict.
+        weights: ``{param name: array}``.
+        training: checkpoint state (arrays restored) or None for a plain model file.
+    """
+
+    path: str
+    spec: dict
+    meta: dict
+    weights: dict
+    training: dict | None
+
+
+def model_spec(model):
+    """The JSON spec of a :class:`tgraph.Model`."""
+    return {
+        "layers": to_json(model.layers),
+        "loss": model.loss.name,
+        "dtype": model.dtype,
+        "seed": model.network.seed,
+        "optimizer": to_json(model.optimizer),
+        "regularization": to_json(model.regularization),
+    }
+
+
+def _versions():
+    import pytensor
+
+    import tgraph
+
+    return {"tgraph": tgraph.__version__, "pytensor": pytensor.__version__,
+            "numpy": np.__version__}
+
+
+def _write_array(zf, name, array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    zf.writestr(name, buffer.getvalue())
+
+
+def _pack(obj, arrays):
+    """Replace numpy arrays inside ``obj`` by references, collecting them in ``arrays``."""
+    if isinstance(obj, np.ndarray):
+        name = f"arrays/{len(arrays)}.npy"
+        arrays[name] = obj
+        return {_ARRAY_KEY: name}
+    if isinstance(obj, dict):
+        return {k: _pack(v, arrays) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_pack(v, arrays) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _unpack(obj, zf, path):
+    if isinstance(obj, dict):
+        if set(obj) == {_ARRAY_KEY}:
+            return _read_array(zf, obj[_ARRAY_KEY], path)
+        return {k: _unpack(v, zf, path) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unpack(v, zf, path) for v in obj]
+    return obj
+
+
+def save_model(model, path, *, meta=None, training=None):
+    """Write ``model`` to ``path`` atomically.
+
+    Args:
+        model: a :class:`tgraph.Model`.
+        path: destination file (conventionally ``*.tgraph``).
+        meta: JSON-able training metadata (epochs, errors, data source, ...).
+        training: checkpoint state (may contain numpy arrays), or None.
+    """
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": _versions(),
+              "spec": model_spec(model), "meta": meta or {}}
+    with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("tgraph.json", json.dumps(header, indent=2, default=float))
+        for name, value in model.get_weights().items():
+            _write_array(zf, f"weights/{name}.npy", value)
+        if training is not None:
+            arrays = {}
+            zf.writestr("training.json", json.dumps(_pack(training, arrays), default=float))
+            for name, value in arrays.items():
+                _write_array(zf, name, value)
+
+
+def _read_array(zf, name, path):
+    try:
+        with zf.open(name) as f:
+            return np.lib.format.read_array(io.BytesIO(f.read()), allow_pickle=False)
+    except KeyError:
+        raise ModelFileError(f"{path}: the archive lacks {name}; the file is incomplete") from None
+    except ValueError as err:
+        raise ModelFileError(f"{path}: {name} is not a plain numpy array ({err}); "
+                             "tgraph never loads pickled objects") from None
+
+
+def _read_header(zf, path):
+    try:
+        header = json.loads(zf.read("tgraph.json"))
+    except KeyError:
+        raise ModelFileError(f"{path}: not a tgraph model file (no tgraph.json inside)") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{path}: tgraph.json is not valid JSON ({err})") from None
+    if header.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: format is {header.get('format')!r}, expected {FORMAT!r}")
+    if header.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: written by a newer tgraph (format version {header['format_version']}, "
+            f"this one reads {FORMAT_VERSION}); upgrade tgraph"
+        )
+    return header
+
+
+def read_model_file(path):
+    """Read a model or checkpoint file.
+
+    Raises:
+        ModelFileError: missing, not a zip archive, truncated, or not a tgraph file;
+            the message names the file.
+    """
+    path = str(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            header = _read_header(zf, path)
+            weights = {n[len("weights/"):-len(".npy")]: _read_array(zf, n, path)
+                       for n in zf.namelist() if n.startswith("weights/")}
+            training = None
+            if "training.json" in zf.namelist():
+                training = _unpack(json.loads(zf.read("training.json")), zf, path)
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such model file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory; give the model file inside it "
+                             "(e.g. model.tgraph)") from None
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as err:
+        raise ModelFileError(f"{path}: not a readable tgraph model file ({err}); "
+                             "it may be truncated or corrupt") from None
+    return ModelFile(path, header["spec"], header.get("meta", {}), weights, training)
+
+
+def load_model(path, *, mode=None):
+    """Rebuild the model saved at ``path`` with its weights.
+
+    Args:
+        path: a file written by :func:`save_model`.
+        mode: PyTensor mode for the rebuilt model.
+
+    Returns:
+        A :class:`tgraph.Model` that predicts exactly as the saved one.
+    """
+    content = read_model_file(path)
+    model = model_from_spec(content.spec, mode=mode, path=content.path)
+    model.set_weights(content.weights)
+    model.meta = content.meta
+    return model
+
+
+def model_from_spec(spec, *, mode=None, path="<spec>"):
+    """A freshly initialised :class:`tgraph.Model` from a JSON spec dict."""
+    from tgraph.model import Model
+
+    try:
+        layers = from_json(spec["layers"])
+        optimizer = spec.get("optimizer")
+        try:
+            optimizer = from_json(optimizer) if optimizer else "sgd"
+        except ModelFileError:
+            optimizer = "sgd"  # a hand-written optimizer: the spec file has it
+        regularization = from_json(spec.get("regularization")) if spec.get("regularization") else None
+        return Model(layers, loss=spec["loss"], optimizer=optimizer, regularization=regularization,
+                     seed=spec["seed"], dtype=spec["dtype"], mode=mode)
+    except KeyError as err:
+        raise ModelFileError(f"{path}: the spec lacks {err}") from None

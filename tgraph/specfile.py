@@ -1,0 +1,147 @@
+"""Loading spec files and applying ``--set key=value`` overrides."""
+
+import ast
+import copy
+import os
+import sys
+import traceback
+
+import attrs
+
+from tgraph.errors import ConfigError, SpecError, TGraphError
+from tgraph.experiment import SPEC_NAMES, Experiment
+
+__all__ = ["load_spec", "apply_overrides", "parse_override"]
+
+
+def _line_in(path, tb):
+    frames = [f for f in traceback.extract_tb(tb) if os.path.abspath(f.filename) == path]
+    return frames[-1].lineno if frames else None
+
+
+def _execute(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"{path}: cannot read the spec file ({err})") from None
+    name = "tgraph_spec_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_")
+    namespace = {"__name__": name, "__file__": path}
+    try:
+        code = compile(source, path, "exec")
+    except SyntaxError as err:
+        raise SpecError(f"{path}, line {err.lineno}: syntax error: {err.msg}") from None
+    module = type(sys)(name)
+    module.__dict__.update(namespace)
+    sys.modules[name] = module  # so classes defined in the spec have an importable module
+    try:
+        exec(code, module.__dict__)
+    except Exception as err:
+        line = _line_in(path, err.__traceback__)
+        where = f"{path}, line {line}" if line else path
+        kind = "" if isinstance(err, TGraphError) else f"{type(err).__name__}: "
+        cls = type(err) if isinstance(err, TGraphError) else SpecError
+        raise cls(f"{where}: {kind}{err}") from None
+    return module.__dict__
+
+
+def load_spec(path):
+    """Run a spec file and collect what it defines into an :class:`Experiment`.
+
+    Args:
+        path: the spec file (Python). It must define ``model``; it may define
+            ``experiment`` (an :class:`Experiment`) instead, or any of
+            ``loss, optimizer, regularization, training, callbacks, seed, data,
+            valid_fraction``.
+
+    Raises:
+        SpecError: missing file, syntax error, an exception in the file (with its line),
+            or no ``model``.
+    """
+    path = os.path.abspath(os.fspath(path))
+    names = _execute(path)
+    if isinstance(names.get("experiment"), Experiment):
+        return attrs.evolve(names["experiment"], source=path)
+    if "model" not in names:
+        raise SpecError(
+            f"{path}: defines no `model`; a spec file needs a list of layers, e.g. "
+            "model = [L.Input(shape=(784,)), L.Dense(10, activation='softmax')]"
+        )
+    kwargs = {k: names[k] for k in SPEC_NAMES if k in names}
+    if not isinstance(kwargs["model"], (list, tuple)):
+        raise SpecError(f"{path}: `model` must be a list of layer specs, got "
+                        f"{type(kwargs['model']).__name__}")
+    try:
+        return Experiment(**kwargs, source=path, description=(names.get("__doc__") or "").strip())
+    except TGraphError as err:
+        raise type(err)(f"{path}: {err}") from None
+
+
+def parse_override(text):
+    """``"training.batch_size=50"`` -> ``(["training", "batch_size"], 50)``.
+
+    The value is a Python literal when it parses as one (numbers, booleans, None,
+    tuples, quoted strings), else the raw string.
+
+    Raises:
+        ConfigError: no ``=`` or an empty key.
+    """
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. --set training.batch_size=50")
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError):
+        value = raw.strip()
+    return key.strip().split("."), value
+
+
+def _fields(obj):
+    if attrs.has(type(obj)):
+        return [f.name for f in attrs.fields(type(obj)) if f.init and not f.name.startswith("_")]
+    return sorted(k for k in vars(obj) if not k.startswith("_"))
+
+
+def _replace(obj, path, value, done):
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    where = ".".join(done + [head])
+    if isinstance(obj, (list, tuple)):
+        if not head.lstrip("-").isdigit() or not -len(obj) <= int(head) < len(obj):
+            raise ConfigError(f"--set {where}: index {head!r} out of range; "
+                              f"there are {len(obj)} entries (0..{len(obj) - 1})")
+        items = list(obj)
+        items[int(head)] = _replace(items[int(head)], rest, value, done + [head])
+        return type(obj)(items)
+    names = _fields(obj)
+    if head not in names:
+        raise ConfigError(f"--set {where}: {type(obj).__name__} has no field {head!r}; "
+                          f"fields: {', '.join(names)}")
+    new = _replace(getattr(obj, head), rest, value, done + [head])
+    if attrs.has(type(obj)):
+        try:
+            return attrs.evolve(obj, **{head: new})
+        except TGraphError as err:
+            raise type(err)(f"--set {where}: {err}") from None
+    clone = copy.copy(obj)
+    setattr(clone, head, new)
+    return clone
+
+
+def apply_overrides(experiment, overrides):
+    """Apply ``key=value`` overrides (strings) to an :class:`Experiment`.
+
+    Keys are dotted paths: ``training.batch_size``, ``optimizer.learning_rate``,
+    ``model.1.units``, ``callbacks.0.patience``, ``seed``.
+
+    Raises:
+        ConfigError, SpecError: bad key (the message lists the valid fields) or a value the
+            field rejects.
+    """
+    for text in overrides:
+        path, value = parse_override(text)
+        experiment = _replace(experiment, path, value, [])
+    return experiment
