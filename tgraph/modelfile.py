@@ -73,7 +73,7 @@ def _versions():
 
 def _write_array(zf, name, array):
     buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
     zf.writestr(name, buffer.getvalue())
 
 

@@ -66,7 +66,8 @@ class Trainer:
         self.requested_frequency = validation_frequency
         self.epoch = self.iteration = 0
         self.stop_training, self.stop_reason, self.resumed = False, None, False
-        self.elapsed = 0.0
+        self.elapsed = self.step_time = 0.0
+        self.current_epoch = 0  # the epoch in progress (1-based)
         self._rng = np.random.default_rng(seed)
 
     # -- helpers for callbacks -----------------------------------------------------------
@@ -138,13 +139,16 @@ class Trainer:
             self.model.set_train_data(self._train[0][perm], self._train[1][perm])
 
     def _run_epoch(self):
-        epoch = self.epoch + 1
+        epoch = self.current_epoch = self.epoch + 1
         start = time.perf_counter()
         self._call("on_epoch_begin", epoch, {})
         self._shuffle()
         losses, last_valid = [], {}
+        clock = time.perf_counter
         for batch in range(self._n_batches):
+            t0 = clock()
             loss = float(self._step(batch))
+            self.step_time += clock() - t0
             self.iteration += 1
             losses.append(loss)
             if self.iteration % self.validation_frequency == 0:
@@ -186,6 +190,8 @@ class Trainer:
         """Everything needed to continue training exactly where it is (JSON + arrays)."""
         return {
             "epoch": self.epoch, "iteration": self.iteration, "elapsed_s": self.elapsed,
+            "step_time_s": self.step_time, "stop_training": self.stop_training,
+            "stop_reason": self.stop_reason,
             "batch_size": self.batch_size, "shuffle_rng": self._rng.bit_generator.state,
             "model": self.model.get_state(),
             "callbacks": {k: cb.state_dict() for k, cb in zip(self._callback_keys(), self.callbacks)},
@@ -198,7 +204,8 @@ class Trainer:
                 f"{self.batch_size}; resume with --batch-size {state['batch_size']}"
             )
         self.epoch, self.iteration = state["epoch"], state["iteration"]
-        self.elapsed = state.get("elapsed_s", 0.0)
+        self.elapsed, self.step_time = state["elapsed_s"], state["step_time_s"]
+        self.stop_training, self.stop_reason = state["stop_training"], state["stop_reason"]
         self._rng.bit_generator.state = state["shuffle_rng"]
         self.model.set_state(state["model"])
         saved = state["callbacks"]

@@ -35,6 +35,7 @@ class ModelCheckpoint(Callback):
         self.directory = os.fspath(directory)
         self.tracker = Monitor(monitor, mode)
         self.save_best, self.save_last, self.meta = save_best, save_last, dict(meta or {})
+        self.best_epoch = self.best_iteration = None
         self.best_path = os.path.join(self.directory, self.BEST)
         self.last_path = os.path.join(self.directory, self.LAST)
 
@@ -55,8 +56,10 @@ class ModelCheckpoint(Callback):
             return
         if self.tracker.improves(value):
             self.tracker.best = value
+            self.best_epoch, self.best_iteration = self.trainer.current_epoch, iteration
             save_model(self.trainer.model, self.best_path,
-                       meta=self._meta(**{self.tracker.monitor: value, "best_iteration": iteration}))
+                       meta=self._meta(**{self.tracker.monitor: value, "best_epoch": self.best_epoch,
+                                          "best_iteration": iteration}))
 
     def on_epoch_end(self, epoch, logs=None):
         from tgraph.modelfile import save_model
@@ -66,7 +69,9 @@ class ModelCheckpoint(Callback):
                        training=self.trainer.checkpoint_state())
 
     def state_dict(self):
-        return {"best": self.tracker.best}
+        return {"best": self.tracker.best, "best_epoch": self.best_epoch,
+                "best_iteration": self.best_iteration}
 
     def load_state_dict(self, state):
         self.tracker.best = state["best"]
+        self.best_epoch, self.best_iteration = state["best_epoch"], state["best_iteration"]

@@ -1,0 +1,214 @@
+"""The ``tgraph`` command: train, eval, predict, summary.
+
+Exit codes: 0 success, 1 a tgraph error (bad spec, data, model file, NaN loss),
+2 bad command-line usage, 130 interrupted.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from tgraph.errors import TGraphError
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = "Run `tgraph COMMAND --help` for the options of each command."
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    value = _positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text!r}")
+    return value
+
+
+def _data_args(p):
+    p.add_argument("--data", metavar="PATH",
+                   help="dataset: .npz, the tutorials' mnist.pkl.gz, or a directory of IDX "
+                        "files (default: the embedded MNIST subset)")
+    p.add_argument("--valid-fraction", type=_fraction, metavar="F",
+                   help="validation share of a training set without its own (default 0.2)")
+    p.add_argument("--download", action="store_true",
+                   help="download the full MNIST (sha256-checked) into the cache first")
+
+
+def _train_parser(sub):
+    p = sub.add_parser("train", help="train a spec file", epilog=EPILOG,
+                       description="Train the model of a spec file and save it with its logs "
+                                   "and metrics.json in --out.")
+    p.add_argument("spec", help="spec file, e.g. specs/mlp.py")
+    _data_args(p)
+    p.add_argument("--epochs", type=_positive_int, metavar="N", help="maximum number of epochs")
+    p.add_argument("--batch-size", type=_positive_int, metavar="N", help="minibatch size")
+    p.add_argument("--optimizer", metavar="NAME", help="optimizer name (sgd, momentum, nesterov, "
+                   "rmsprop, adagrad, adadelta, adam, adamax, or a registered one)")
+    p.add_argument("--lr", type=_positive_float, metavar="X", help="learning rate")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a spec value, e.g. training.batch_size=50, model.1.units=300, "
+                        "optimizer.momentum=0.95 (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default runs/SPEC_NAME, "
+                   "numbered if it exists)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR "
+                   "(its last.tgraph checkpoint); output goes to DIR unless --out is given")
+    p.add_argument("--seed", type=int, metavar="N", help="seed of weights, dropout and shuffling")
+    p.add_argument("--mode", metavar="MODE", help="PyTensor mode: NUMBA (default), FAST_RUN, JAX")
+    p.add_argument("--quiet", action="store_true", help="print only the final result")
+    p.set_defaults(run=_run_train)
+
+
+def _eval_parser(sub):
+    p = sub.add_parser("eval", help="evaluate a saved model", epilog=EPILOG,
+                       description="Print the loss and error rate of a model file on the "
+                                   "validation and test splits.")
+    p.add_argument("model", help="model file, or a run directory holding model.tgraph")
+    _data_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_run_eval)
+
+
+def _predict_parser(sub):
+    p = sub.add_parser("predict", help="predict classes of new inputs", epilog=EPILOG,
+                       description="Predict classes and class probabilities of the images in "
+                                   "INPUT (an .npz/.npy array, a PNG, or a directory of PNGs).")
+    p.add_argument("model", help="model file, or a run directory holding model.tgraph")
+    p.add_argument("input", help=".npz / .npy array of images, a PNG, or a directory of PNGs")
+    p.add_argument("--out", metavar="FILE", help="write predictions to FILE (.csv, .json or .npz)")
+    p.add_argument("--invert", action="store_true",
+                   help="invert PNGs (for dark digits on a light background)")
+    p.set_defaults(run=_run_predict)
+
+
+def _summary_parser(sub):
+    p = sub.add_parser("summary", help="print a model's layers and shapes", epilog=EPILOG,
+                       description="Print the layer table (output shapes, parameter counts) of "
+                                   "a spec file or a saved model.")
+    p.add_argument("spec", help="spec file or model file")
+    p.set_defaults(run=_run_summary)
+
+
+def build_parser():
+    """The argparse parser of the ``tgraph`` command."""
+    parser = argparse.ArgumentParser(prog="tgraph", epilog=EPILOG,
+                                     description="Declarative deep-learning models on PyTensor.")
+    from tgraph import __version__
+    parser.add_argument("--version", action="version", version=f"tgraph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_train_parser, _eval_parser, _predict_parser, _summary_parser):
+        add(sub)
+    return parser
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def _run_train(args):
+    from tgraph.run import train_from_args
+
+    metrics = train_from_args(args)
+    print(json.dumps(metrics, indent=2))
+
+
+def _model_path(path):
+    if os.path.isdir(path):
+        for name in ("model.tgraph", "best.tgraph", "last.tgraph"):
+            candidate = os.path.join(path, name)
+            if os.path.exists(candidate):
+                return candidate
+    return path
+
+
+def _load_data(args, default=None, valid_fraction=0.2):
+    from tgraph.data import load_dataset
+
+    return load_dataset(args.data or default, valid_fraction=args.valid_fraction or valid_fraction,
+                        download=args.download)
+
+
+def _run_eval(args):
+    from tgraph.modelfile import load_model
+
+    model = load_model(_model_path(args.model))
+    data = _load_data(args)
+    result = {}
+    for split in ("valid", "test"):
+        part = getattr(data, split, None)
+        if part is not None:
+            result[split] = {k: float(v) for k, v in model.evaluate(part.x, part.y).items()}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for split, values in result.items():
+        text = "  ".join(f"{k} {v * 100:.2f}%" if k == "error" else f"{k} {v:.4f}"
+                         for k, v in values.items())
+        print(f"{split:5s}  n={len(getattr(data, split).y):6d}  {text}")
+
+
+def _run_predict(args):
+    from tgraph.data import load_inputs
+    from tgraph.modelfile import load_model
+    from tgraph.predictions import format_predictions, write_predictions
+
+    model = load_model(_model_path(args.model))
+    x, names = load_inputs(args.input, invert=args.invert)
+    probs = model.predict(x)
+    if args.out:
+        write_predictions(args.out, probs, names)
+    print(format_predictions(probs, names))
+
+
+def _run_summary(args):
+    from tgraph.summary import summary
+
+    if args.spec.endswith(".py"):
+        from tgraph.specfile import load_spec
+
+        print(summary(list(load_spec(args.spec).model)))
+        return
+    from tgraph.modelfile import read_model_file
+    from tgraph.serialize import from_json
+
+    content = read_model_file(_model_path(args.spec))
+    print(summary(from_json(content.spec["layers"])))
+
+
+def main(argv=None):
+    """Entry point of the ``tgraph`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except TGraphError as err:
+        print(f"tgraph {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        hint = ""
+        if args.command == "train" and getattr(args, "out_dir", None):
+            hint = f"; continue with: tgraph train {args.spec} --resume {args.out_dir}"
+        print(f"tgraph {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
