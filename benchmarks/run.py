@@ -1,0 +1,183 @@
+"""Training throughput of every spec against its PyTorch twin, plus start-up and memory.
+
+    python benchmarks/run.py [--specs logreg,mlp] [--json FILE] [--rounds 5]
+
+For each spec: the same network, batch size, float32 data (the embedded MNIST subset)
+and 2 threads in both frameworks; warm-up steps excluded; training steps only (no
+validation); tgraph and PyTorch timed alternately ``--rounds`` times in this one
+process and the median ratio reported. Start-up (process start -> first finished
+training step, with an empty and with a warm compile cache) and peak RSS are measured
+in fresh subprocesses running tgraph alone. PyTorch is optional
+(``pip install torch==2.13.0``); without it only tgraph is measured.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "specs"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _threads():
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+
+def load(spec_name):
+    """(experiment, tgraph model with training data set, x, y) for a spec name."""
+    from tgraph.data import load_dataset
+    from tgraph.specfile import load_spec
+
+    exp = load_spec(SPECS / f"{spec_name}.py")
+    data = load_dataset()
+    model = exp.build_model()
+    model.set_train_data(data.train.x, data.train.y)
+    return exp, model, data.train.x, data.train.y
+
+
+def tgraph_runner(model, batch_size, n_batches):
+    step = model.train_function(batch_size)
+
+    def run(steps):
+        for i in range(steps):
+            step(i % n_batches)
+    return run
+
+
+def torch_runner(exp, model, x, y):
+    import torch
+    from torch_twin import as_torch, build_torch, torch_step
+
+    torch.set_num_threads(2)
+    net, optimizer = build_torch(exp, model.network.shapes)
+    net.train()
+    tx, ty = as_torch(x, y, model.network.input_shape)
+    bs = exp.training.batch_size
+    n_batches = len(tx) // bs
+
+    def run(steps):
+        for i in range(steps):
+            j = i % n_batches
+            torch_step(net, optimizer, tx[j * bs:(j + 1) * bs], ty[j * bs:(j + 1) * bs])
+    return run
+
+
+def _time(run, steps):
+    t0 = time.perf_counter()
+    run(steps)
+    return time.perf_counter() - t0
+
+
+def _steps_for(run, target_s=1.5):
+    """Number of steps taking about ``target_s`` seconds (at least 5)."""
+    dt = _time(run, 3) / 3
+    return max(5, int(target_s / max(dt, 1e-6)))
+
+
+def throughput(spec_name, rounds):
+    """Median samples/s of tgraph and PyTorch, timed alternately."""
+    exp, model, x, y = load(spec_name)
+    bs = exp.training.batch_size
+    runners = {"tgraph": tgraph_runner(model, bs, len(x) // bs)}
+    try:
+        runners["torch"] = torch_runner(exp, model, x, y)
+    except ImportError:
+        pass
+    steps = {k: _steps_for(r) for k, r in runners.items()}
+    rates = {k: [] for k in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            rates[name].append(steps[name] * bs / _time(run, steps[name]))
+    result = {"spec": spec_name, "batch_size": bs,
+              "tgraph_samples_per_s": statistics.median(rates["tgraph"])}
+    if "torch" in rates:
+        ratios = [a / b for a, b in zip(rates["tgraph"], rates["torch"])]
+        result.update(torch_samples_per_s=statistics.median(rates["torch"]),
+                      ratio=statistics.median(ratios))
+    return result
+
+
+PROBE = """
+import time, resource, sys
+sys.path.insert(0, {bench!r})
+from run import load, tgraph_runner
+exp, model, x, y = load({spec!r})
+bs = exp.training.batch_size
+run = tgraph_runner(model, bs, len(x) // bs)
+run(1)
+print("FIRST_STEP", flush=True)
+run(50)
+print("PEAK_RSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, flush=True)
+"""
+
+
+def startup(spec_name, cache_dir):
+    """Seconds from process start to the first finished step, and the peak RSS in MB."""
+    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={cache_dir}",
+               NUMBA_CACHE_DIR=os.path.join(cache_dir, "numba-njit"))
+    code = PROBE.format(bench=str(ROOT / "benchmarks"), spec=spec_name)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env=env, cwd=str(ROOT))
+    first, rss = None, None
+    for line in proc.stdout:
+        if line.startswith("FIRST_STEP"):
+            first = time.perf_counter() - t0
+        elif line.startswith("PEAK_RSS_MB"):
+            rss = float(line.split()[1])
+    if proc.wait() != 0:
+        raise RuntimeError(f"start-up probe of {spec_name} failed")
+    return first, rss
+
+
+def measure(spec_name, rounds, with_startup):
+    result = throughput(spec_name, rounds)
+    if with_startup:
+        with tempfile.TemporaryDirectory() as cache:
+            result["cold_start_s"], _ = startup(spec_name, cache)
+            result["warm_start_s"], result["peak_rss_mb"] = startup(spec_name, cache)
+    return result
+
+
+def table(results):
+    cols = ["spec", "batch_size", "tgraph_samples_per_s", "torch_samples_per_s", "ratio",
+            "warm_start_s", "cold_start_s", "peak_rss_mb"]
+    fmt = lambda v: f"{v:,.0f}" if isinstance(v, float) and v > 100 else (  # noqa: E731
+        f"{v:.2f}" if isinstance(v, float) else str(v))
+    rows = [cols] + [[fmt(r.get(c, "-")) for c in cols] for r in results]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--specs", default=",".join(sorted(p.stem for p in SPECS.glob("*.py"))),
+                        help="comma-separated spec names (default: all in specs/)")
+    parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations (median reported)")
+    parser.add_argument("--no-startup", action="store_true", help="skip start-up probes")
+    args = parser.parse_args(argv)
+    _threads()
+    results = []
+    for name in args.specs.split(","):
+        results.append(measure(name.strip(), args.rounds, not args.no_startup))
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    print(table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
