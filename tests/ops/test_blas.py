@@ -1,0 +1,67 @@
+"""The Numba BLAS ops behind tgraph's default mode: values for every layout, fused updates."""
+
+import warnings
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.tensor.blas import Gemm
+
+from tgraph.backend import get_mode
+
+MODE = get_mode("NUMBA")
+RNG = np.random.default_rng(0)
+
+
+def _compile(inputs, outputs, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # an object-mode fallback is a failure
+        return pytensor.function(inputs, outputs, mode=MODE, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dot_in_every_layout(dtype):
+    a, b = pt.matrix("a", dtype=dtype), pt.matrix("b", dtype=dtype)
+    f = _compile([a, b], [pt.dot(a, b), pt.dot(a.T, b), pt.dot(a, b.T), pt.dot(a.T, b.T)])
+    av, bv = RNG.normal(size=(7, 7)).astype(dtype), RNG.normal(size=(7, 7)).astype(dtype)
+    got = f(av, bv)
+    want = [av @ bv, av.T @ bv, av @ bv.T, av.T @ bv.T]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
+def test_rectangular_and_strided_operands():
+    a, b = pt.matrix("a"), pt.matrix("b")
+    f = _compile([a, b], pt.dot(a[:, ::2], b))
+    av, bv = RNG.normal(size=(5, 12)), RNG.normal(size=(6, 3))
+    np.testing.assert_allclose(f(av, bv), av[:, ::2] @ bv, rtol=1e-12)
+
+
+def test_sgd_step_with_weight_decay_becomes_one_inplace_gemm():
+    w0 = RNG.normal(size=(30, 20)).astype(np.float32)
+    w = pytensor.shared(w0.copy(), name="w")
+    x, d = pt.matrix("x", dtype="float32"), pt.matrix("d", dtype="float32")
+    lr = pytensor.shared(np.float32(0.1), name="lr")
+    f = _compile([x, d], [], updates=[(w, w - lr * (pt.dot(x.T, d) + np.float32(0.01) * w))])
+    gemms = [n for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Gemm)]
+    assert len(gemms) == 1 and gemms[0].op.inplace
+    xv, dv = RNG.normal(size=(8, 30)).astype(np.float32), RNG.normal(size=(8, 20)).astype(np.float32)
+    f(xv, dv)
+    np.testing.assert_allclose(w.get_value(), w0 - 0.1 * (xv.T @ dv + 0.01 * w0), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_gemv_and_ger():
+    m, v, u = pt.matrix("m"), pt.vector("v"), pt.vector("u")
+    f = _compile([m, v, u], [pt.dot(m, v) * 2.0 + u, m + 0.5 * pt.outer(u, v)])
+    mv, vv, uv = RNG.normal(size=(4, 3)), RNG.normal(size=3), RNG.normal(size=4)
+    gv, ger = f(mv, vv, uv)
+    np.testing.assert_allclose(gv, 2 * mv @ vv + uv, rtol=1e-12)
+    np.testing.assert_allclose(ger, mv + 0.5 * np.outer(uv, vv), rtol=1e-12)
+
+
+def test_empty_inner_dimension():
+    a, b = pt.matrix("a"), pt.matrix("b")
+    f = _compile([a, b], pt.dot(a, b))
+    np.testing.assert_array_equal(f(np.zeros((3, 0)), np.zeros((0, 2))), np.zeros((3, 2)))

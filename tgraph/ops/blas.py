@@ -1,0 +1,172 @@
+"""Numba implementations of PyTensor's BLAS ops, so the Numba backend can fuse updates.
+
+PyTensor's ``GemmOptimizer`` rewrites ``W - lr * (x.T @ delta + c * W)`` (an SGD step
+with L2 decay) into one in-place ``Gemm``: ``W <- (1 - lr c) W - lr x.T @ delta``, the
+fusion Theano made. PyTensor's Numba linker disables those rewrites because it has no
+Numba code for the ops they create; this module provides it (``Dot22``,
+``Dot22Scalar``, ``Gemm``, ``Gemv``, ``Ger``), calling BLAS ``?gemm`` through Numba's
+own binding with the transpose flags that avoid copies, and
+:func:`tgraph.backend.get_mode` enables the rewrites.
+"""
+
+import numba
+import numpy as np
+from numba.core import types
+from numba.np.linalg import _BLAS
+from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
+from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, Ger
+
+__all__ = ["gemm_kernel"]
+
+_JIT = {"cache": True, "no_cpython_wrapper": False, "error_model": "numpy"}
+_KINDS = {"float32": ord("s"), "float64": ord("d")}
+_CACHE_VERSION = 1
+
+
+def _xxgemm(dtype):
+    return _BLAS().numba_xxgemm(types.float32 if dtype == "float32" else types.float64)
+
+
+def make_gemm(dtype):
+    """An njit ``gemm(alpha, a, b, beta, c)``: ``c <- beta c + alpha a @ b`` in place.
+
+    ``c`` must be C-contiguous; ``a`` and ``b`` may be C- or F-contiguous (a transpose
+    view costs nothing), anything else is copied first.
+    """
+    xxgemm = _xxgemm(dtype)
+    kind = _KINDS[dtype]
+    np_dtype = np.dtype(dtype)
+    N, T = ord("N"), ord("T")
+
+    @numba.njit(**_JIT)
+    def gemm(alpha, a, b, beta, c):
+        m, k = a.shape
+        n = b.shape[1]
+        if m == 0 or n == 0:
+            return
+        if k == 0:
+            c *= beta
+            return
+        # Row-major C = A B is column-major C' = B' A' (X' = X read column-major).
+        if b.flags.c_contiguous:
+            tb, ldb = N, n
+        elif b.flags.f_contiguous:
+            tb, ldb = T, k
+        else:
+            b = np.ascontiguousarray(b)
+            tb, ldb = N, n
+        if a.flags.c_contiguous:
+            ta, lda = N, k
+        elif a.flags.f_contiguous:
+            ta, lda = T, m
+        else:
+            a = np.ascontiguousarray(a)
+            ta, lda = N, k
+        scal = np.empty(2, dtype=np_dtype)
+        scal[0], scal[1] = alpha, beta
+        xxgemm(kind, tb, ta, n, m, k, scal[0:].ctypes, b.ctypes, ldb, a.ctypes, lda,
+               scal[1:].ctypes, c.ctypes, n)
+
+    return gemm
+
+
+_GEMMS = {}
+
+
+def gemm_kernel(dtype):
+    """The cached njit gemm for ``dtype`` (``"float32"`` or ``"float64"``)."""
+    if dtype not in _GEMMS:
+        _GEMMS[dtype] = make_gemm(dtype)
+    return _GEMMS[dtype]
+
+
+def _key(op, node, name):
+    dtypes = "-".join(v.type.dtype for v in node.inputs)
+    return f"tgraph_blas_{name}_{getattr(op, 'inplace', '')}_{dtypes}_v{_CACHE_VERSION}"
+
+
+@register_funcify_and_cache_key(Dot22)
+def _numba_dot22(op, node, **kwargs):
+    dtype = node.outputs[0].type.dtype
+    gemm = gemm_kernel(dtype)
+    zero, one = np.dtype(dtype).type(0), np.dtype(dtype).type(1)
+
+    @numba.njit(**_JIT)
+    def dot22(x, y):
+        out = np.empty((x.shape[0], y.shape[1]), dtype=x.dtype)
+        gemm(one, x, y, zero, out)
+        return out
+
+    return dot22, _key(op, node, "dot22")
+
+
+@register_funcify_and_cache_key(Dot22Scalar)
+def _numba_dot22scalar(op, node, **kwargs):
+    dtype = node.outputs[0].type.dtype
+    gemm = gemm_kernel(dtype)
+    zero = np.dtype(dtype).type(0)
+
+    @numba.njit(**_JIT)
+    def dot22scalar(x, y, a):
+        out = np.empty((x.shape[0], y.shape[1]), dtype=x.dtype)
+        gemm(a.item(), x, y, zero, out)
+        return out
+
+    return dot22scalar, _key(op, node, "dot22scalar")
+
+
+@register_funcify_and_cache_key(Gemm)
+def _numba_gemm(op, node, **kwargs):
+    gemm = gemm_kernel(node.outputs[0].type.dtype)
+    inplace = op.inplace
+
+    @numba.njit(**_JIT)
+    def gemm_op(z, a, x, y, b):
+        shape = (x.shape[0], y.shape[1])
+        if z.shape != shape:
+            z = np.ascontiguousarray(np.broadcast_to(z, shape))
+        elif not inplace or not z.flags.c_contiguous:
+            z = z.copy()
+        beta = b.item()
+        if beta == 0:
+            z[...] = 0  # BLAS ignores z when beta == 0, but NaN * 0 must not leak
+        gemm(a.item(), x, y, beta, z)
+        return z
+
+    return gemm_op, _key(op, node, "gemm")
+
+
+@register_funcify_and_cache_key(Gemv)
+def _numba_gemv(op, node, **kwargs):
+    inplace = op.inplace
+
+    @numba.njit(**_JIT)
+    def gemv(y, alpha, a, x, beta):
+        out = y if inplace else y.copy()
+        b = beta.item()
+        prod = alpha.item() * np.dot(np.ascontiguousarray(a), np.ascontiguousarray(x))
+        if b == 0:
+            out[...] = prod
+        else:
+            out *= b
+            out += prod
+        return out
+
+    return gemv, _key(op, node, "gemv")
+
+
+@register_funcify_and_cache_key(Ger)
+def _numba_ger(op, node, **kwargs):
+    destructive = op.destructive
+
+    @numba.njit(**_JIT)
+    def ger(a, alpha, x, y):
+        out = a if destructive else a.copy()
+        s = alpha.item()
+        for i in range(x.shape[0]):
+            xi = s * x[i]
+            for j in range(y.shape[0]):
+                out[i, j] += xi * y[j]
+        return out
+
+    return ger, _key(op, node, "ger")
