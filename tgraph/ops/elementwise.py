@@ -1,17 +1,18 @@
 """Activation and loss building blocks as tgraph ops with fast Numba kernels.
 
 PyTensor's Numba backend calls scalar libm once per element for ``tanh``, ``exp`` and
-friends, which does not vectorize (``pt.tanh`` on float32 (128, 500): ~1000 us, numpy
-12 us). The ops here are tensor-level: their Numba implementation is one flat (or
-row-wise) loop from :mod:`tgraph.ops.kernels` that LLVM vectorizes. float32 uses
-polynomial and rational approximations (errors listed per function); float64 uses exact
-libm, so finite-difference checks stay tight. Outputs keep the input dtype.
+friends and does not vectorize them (``pt.tanh`` on float32 (128, 500): ~1000 us, numpy
+12 us). The ops here are tensor-level: their Numba implementation is one flat or
+row-wise loop from :mod:`tgraph.ops.kernels`, which LLVM vectorizes. float32 uses
+polynomial and rational approximations (max errors in each docstring, relative to
+results >= 1.2e-38); float64 uses exact libm, so finite-difference checks stay tight.
+Outputs keep the input dtype; inf and NaN inputs give what numpy gives.
 
 Each op also has a numpy ``perform`` (Python and C backends) and a JAX implementation
-(:func:`register_jax`, called by :mod:`tgraph.ops.jax_support`). Gradients of the
-elementwise ops are plain PyTensor expressions of the output (no transcendental
-function, so PyTensor's generated code is fast); the row-wise ops have gradient ops.
-See ``benchmarks/ops.py`` for timings against numpy and torch.
+(:func:`register_jax`, called by :mod:`tgraph.ops.jax_support`). The gradients of the
+elementwise ops are PyTensor expressions of the output without transcendental
+functions (PyTensor's fused loops for those are fast); the row-wise ops have gradient
+ops. ``benchmarks/ops.py`` times everything against numpy and PyTorch.
 """
 
 import hashlib
@@ -23,7 +24,7 @@ import scipy.special
 from pytensor.gradient import DisconnectedType, disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
+from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
 from pytensor.scalar import upcast
 from pytensor.tensor.type import integer_dtypes
 
@@ -33,14 +34,14 @@ __all__ = ["tanh", "sigmoid", "elu", "softplus", "softmax", "log_softmax", "soft
            "register_jax"]
 
 FLOAT_DTYPES = ("float32", "float64")
-# Numba's on-disk cache does not see changes to called kernels; keying on the sources does.
+# Numba's on-disk cache does not notice edits to called kernels; keying on the sources does.
 _SOURCE_HASH = hashlib.sha256(
     Path(kernels.__file__).read_bytes() + Path(__file__).read_bytes()
 ).hexdigest()[:16]
 
 
 def _as_float(x, name="x"):
-    """``x`` as a float32/float64 tensor (integers upcast the way PyTensor's tanh does)."""
+    """``x`` as a float32/float64 tensor (integers upcast as by PyTensor's ``tanh``)."""
     x = pt.as_tensor_variable(x)
     if x.dtype not in FLOAT_DTYPES:
         x = pt.cast(x, upcast(x.dtype, "float32"))
@@ -49,41 +50,40 @@ def _as_float(x, name="x"):
     return x
 
 
-def _is_disconnected(g):
-    return isinstance(g.type, DisconnectedType)
+def _connected(g):
+    return not isinstance(g.type, DisconnectedType)
 
 
-class _Unary(Op):
-    """An elementwise op ``y = f(x)``; subclasses give numpy, kernel and derivative."""
+class _KernelOp(Op):
+    """An op computed by ``numba_apply(kernel_by_dtype[dtype])`` in the Numba backend."""
 
     __props__ = ()
-    kernels = {}  # dtype -> flat Numba kernel (x, out)
-    jax_name = ""  # jax.nn function of the same name
+    kernel_by_dtype = {}  # output dtype -> kernel from tgraph.ops.kernels
+    numba_apply = staticmethod(kernels.apply_flat)  # kernel -> array function
+
+    def infer_shape(self, fgraph, node, shapes):
+        return [shapes[0]]
+
+
+class _Unary(_KernelOp):
+    """Elementwise ``y = f(x)``; subclasses give ``numpy(x)`` and ``backward(x, y, gy)``."""
 
     def make_node(self, x):
         x = _as_float(x)
         return Apply(self, [x], [x.type()])
 
     def perform(self, node, inputs, outputs):
-        (x,) = inputs
-        outputs[0][0] = np.asarray(self.numpy(x), dtype=x.dtype)
-
-    def infer_shape(self, fgraph, node, shapes):
-        return [shapes[0]]
+        outputs[0][0] = np.asarray(self.numpy(inputs[0]), dtype=inputs[0].dtype)
 
     def pullback(self, inputs, outputs, cotangents):
         return [self.backward(inputs[0], outputs[0], cotangents[0])]
 
 
 class Tanh(_Unary):
-    """``tanh``; float32 max abs. error 2.8e-7 (rel. 2.4e-7), exactly +-1 beyond +-7.9."""
+    """``tanh``; float32 max abs. and rel. error 2.8e-7, exactly +-1 beyond +-9."""
 
-    kernels = kernels.TANH_FLAT
-    jax_name = "tanh"
-
-    @staticmethod
-    def numpy(x):
-        return np.tanh(x)
+    kernel_by_dtype = kernels.TANH_FLAT
+    numpy = staticmethod(np.tanh)
 
     @staticmethod
     def backward(x, y, gy):
@@ -91,14 +91,10 @@ class Tanh(_Unary):
 
 
 class Sigmoid(_Unary):
-    """``1 / (1 + exp(-x))`` from ``exp(-|x|)``; float32 max rel. error 2e-7."""
+    """``1 / (1 + exp(-x))`` from ``exp(-|x|)``; float32 max rel. error 2e-7, abs. 1e-7."""
 
-    kernels = kernels.SIGMOID_FLAT
-    jax_name = "sigmoid"
-
-    @staticmethod
-    def numpy(x):
-        return scipy.special.expit(x)
+    kernel_by_dtype = kernels.SIGMOID_FLAT
+    numpy = staticmethod(scipy.special.expit)
 
     @staticmethod
     def backward(x, y, gy):
@@ -106,10 +102,9 @@ class Sigmoid(_Unary):
 
 
 class Softplus(_Unary):
-    """``max(x, 0) + log1p(exp(-|x|))``; float32 max rel. error 3e-7, abs. 5e-7."""
+    """``max(x, 0) + log1p(exp(-|x|))``; float32 max rel. error 2.7e-7, abs. 5e-7."""
 
-    kernels = kernels.SOFTPLUS_FLAT
-    jax_name = "softplus"
+    kernel_by_dtype = kernels.SOFTPLUS_FLAT
 
     @staticmethod
     def numpy(x):
@@ -121,10 +116,9 @@ class Softplus(_Unary):
 
 
 class Elu(_Unary):
-    """``x if x > 0 else expm1(x)``; float32 max rel. error 2e-7."""
+    """``x if x > 0 else expm1(x)``; float32 max rel. error 1.4e-7, abs. 5e-8."""
 
-    kernels = kernels.ELU_FLAT
-    jax_name = "elu"
+    kernel_by_dtype = kernels.ELU_FLAT
 
     @staticmethod
     def numpy(x):
@@ -135,11 +129,10 @@ class Elu(_Unary):
         return pt.switch(x > 0, gy, gy * (y + 1))
 
 
-class _RowOp(Op):
-    """An op on the last axis of same-shape float inputs (leading axes are rows)."""
+class _RowOp(_KernelOp):
+    """An op on the last axis of same-shape inputs (leading axes are independent rows)."""
 
-    __props__ = ()
-    kernels = {}  # dtype -> row Numba kernel (*inputs_2d, out_2d)
+    numba_apply = staticmethod(kernels.apply_rows)
 
     def make_node(self, *inputs):
         x = _as_float(inputs[-1])  # the gradient ops take (g, y): g follows y's dtype
@@ -150,16 +143,13 @@ class _RowOp(Op):
         return Apply(self, inputs, [x.type()])
 
     def perform(self, node, inputs, outputs):
-        outputs[0][0] = np.asarray(self.numpy(*inputs), dtype=inputs[0].dtype)
-
-    def infer_shape(self, fgraph, node, shapes):
-        return [shapes[0]]
+        outputs[0][0] = np.asarray(self.numpy(*inputs), dtype=inputs[-1].dtype)
 
 
 class Softmax(_RowOp):
     """Softmax over the last axis; float32 max abs. error 3e-7."""
 
-    kernels = kernels.SOFTMAX_ROWS
+    kernel_by_dtype = kernels.SOFTMAX_ROWS
 
     @staticmethod
     def numpy(x):
@@ -170,9 +160,10 @@ class Softmax(_RowOp):
 
 
 class LogSoftmax(_RowOp):
-    """Log-softmax over the last axis; float32 max abs. error 6e-8 * (1 + |x - max x|)."""
+    """``(x - max) - log sum exp(x - max)`` over the last axis; float32 max abs. error
+    6e-8 * (1 + |result|)."""
 
-    kernels = kernels.LOG_SOFTMAX_ROWS
+    kernel_by_dtype = kernels.LOG_SOFTMAX_ROWS
 
     @staticmethod
     def numpy(x):
@@ -183,9 +174,10 @@ class LogSoftmax(_RowOp):
 
 
 class SoftmaxGrad(_RowOp):
-    """``(g, y) -> y * (g - sum(g * y))`` on rows, ``y = softmax(x)``."""
+    """``(g, y) -> y * (g - sum(g * y))`` on rows, for ``y = softmax(x)``."""
 
-    kernels = kernels.SOFTMAX_GRAD_ROWS
+    kernel_by_dtype = kernels.SOFTMAX_GRAD_ROWS
+    numba_apply = staticmethod(kernels.apply_rows2)
 
     @staticmethod
     def numpy(g, y):
@@ -198,9 +190,10 @@ class SoftmaxGrad(_RowOp):
 
 
 class LogSoftmaxGrad(_RowOp):
-    """``(g, y) -> g - exp(y) * sum(g)`` on rows, ``y = log_softmax(x)``."""
+    """``(g, y) -> g - exp(y) * sum(g)`` on rows, for ``y = log_softmax(x)``."""
 
-    kernels = kernels.LOG_SOFTMAX_GRAD_ROWS
+    kernel_by_dtype = kernels.LOG_SOFTMAX_GRAD_ROWS
+    numba_apply = staticmethod(kernels.apply_rows2)
 
     @staticmethod
     def numpy(g, y):
@@ -209,8 +202,7 @@ class LogSoftmaxGrad(_RowOp):
     def pullback(self, inputs, outputs, cotangents):
         (g, y), (h,) = inputs, cotangents
         p = pt.exp(y)
-        return [h - (p * h).sum(-1, keepdims=True),
-                -p * h * g.sum(-1, keepdims=True)]
+        return [h - (p * h).sum(-1, keepdims=True), -p * h * g.sum(-1, keepdims=True)]
 
 
 def _row_stats(x):
@@ -223,15 +215,22 @@ def _softmax_from_stats(x, stats):
     return pt.exp((x - stats[:, :1]) - stats[:, 1:])
 
 
-class SoftmaxNLL(Op):
+def _check_labels(labels, k):
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise IndexError(f"softmax_nll: labels must be in [0, {k}), got "
+                         f"min {labels.min()} and max {labels.max()}")
+
+
+class SoftmaxNLL(_KernelOp):
     """Fused ``-log softmax(logits)[n, labels[n]]``; outputs (nll, row stats).
 
     The (N, 2) row stats ``[max, log sum exp(x - max)]`` save the gradient op its max and
-    sum passes; they are kept apart (not summed into a log-sum-exp) so that rows of
-    large logits lose no precision. float32 max abs. error of nll: 2e-7 * (1 + nll).
+    sum passes; they stay apart (not summed into a log-sum-exp) so that rows of large
+    logits lose no digits. float32 max abs. error of nll: 2e-7 * (1 + nll).
     """
 
-    __props__ = ()
+    kernel_by_dtype = kernels.SOFTMAX_NLL_ROWS
+    numba_apply = staticmethod(kernels.apply_softmax_nll)
 
     def make_node(self, logits, labels):
         logits, labels = _as_float(logits, "logits"), pt.as_tensor_variable(labels)
@@ -240,15 +239,14 @@ class SoftmaxNLL(Op):
                             f"int, got ndim {logits.ndim} {logits.dtype} and ndim "
                             f"{labels.ndim} {labels.dtype}")
         n = logits.type.shape[0]
-        stats = pt.TensorType(logits.dtype, shape=(n, 2))
         return Apply(self, [logits, labels], [pt.TensorType(logits.dtype, shape=(n,))(),
-                                              stats()])
+                                              pt.TensorType(logits.dtype, shape=(n, 2))()])
 
     def perform(self, node, inputs, outputs):
         x, labels = inputs
         _check_labels(labels, x.shape[1])
         stats = _row_stats(x)
-        outputs[0][0] = ((stats[:, 0] - x[np.arange(len(x)), labels]) + stats[:, 1])
+        outputs[0][0] = (stats[:, 0] - x[np.arange(len(x)), labels]) + stats[:, 1]
         outputs[1][0] = stats
 
     def infer_shape(self, fgraph, node, shapes):
@@ -260,19 +258,20 @@ class SoftmaxNLL(Op):
     def pullback(self, inputs, outputs, cotangents):
         (x, labels), (_, stats), (g_nll, g_stats) = inputs, outputs, cotangents
         dx = pt.zeros_like(x)
-        if not _is_disconnected(g_nll):
+        if _connected(g_nll):
             dx = SoftmaxNLLGrad()(g_nll, x, stats, labels)
-        if not _is_disconnected(g_stats):  # only from SoftmaxNLLGrad's own pullback
-            at_max = pt.eq(x, x.max(axis=-1, keepdims=True))  # d max / dx (no ties)
+        if _connected(g_stats):  # only in second derivatives, from SoftmaxNLLGrad
+            at_max = pt.eq(x, x.max(axis=-1, keepdims=True))  # d max / dx (without ties)
             g_max, g_log_s = g_stats[:, :1], g_stats[:, 1:]
             dx += _softmax_from_stats(x, stats) * g_log_s + at_max * (g_max - g_log_s)
         return [dx, disconnected_type()]
 
 
-class SoftmaxNLLGrad(Op):
+class SoftmaxNLLGrad(_KernelOp):
     """``(g, logits, stats, labels) -> (softmax(logits) - onehot(labels)) * g[:, None]``."""
 
-    __props__ = ()
+    kernel_by_dtype = kernels.SOFTMAX_NLL_GRAD_ROWS
+    numba_apply = staticmethod(kernels.apply_softmax_nll_grad)
 
     def make_node(self, g, logits, stats, labels):
         logits, labels = pt.as_tensor_variable(logits), pt.as_tensor_variable(labels)
@@ -300,122 +299,36 @@ class SoftmaxNLLGrad(Op):
                 pt.stack([d_stat, d_stat], axis=1), disconnected_type()]
 
 
-def _check_labels(labels, k):
-    if labels.size and (labels.min() < 0 or labels.max() >= k):
-        raise IndexError(f"softmax_nll: labels must be in [0, {k}), got "
-                         f"min {labels.min()} and max {labels.max()}")
-
-
-# --- Numba implementations -------------------------------------------------------------
-
-
-def _cache_key(op, node):
+@register_funcify_and_cache_key(_KernelOp)
+def _numba_funcify(op, node, **kwargs):
+    """The op's array function, and a cache key that changes with the kernels' source."""
     dtypes = "_".join(v.dtype for v in node.inputs)
-    return f"tgraph_{type(op).__name__}_{dtypes}_{_SOURCE_HASH}"
+    key = f"tgraph_{type(op).__name__}_{dtypes}_{_SOURCE_HASH}"
+    return op.numba_apply(op.kernel_by_dtype[node.outputs[0].dtype]), key
 
 
-def _numba_unary(kernel):
-    @numba_njit
-    def unary(x):
-        out = np.empty(x.shape, x.dtype)
-        kernel(np.ascontiguousarray(x).ravel(), out.ravel())
-        return out
-
-    return unary
-
-
-@numba_njit
-def _rows(x):
-    """C-contiguous (R, K) view of ``x`` with its last axis as K."""
-    k = x.shape[-1]
-    r = x.size // k if k > 0 else 0
-    return np.ascontiguousarray(x).reshape((r, k))
-
-
-def _numba_row1(kernel):
-    @numba_njit
-    def row_op(x):
-        out = np.empty(x.shape, x.dtype)
-        kernel(_rows(x), _rows(out))
-        return out
-
-    return row_op
-
-
-def _numba_row2(kernel):
-    @numba_njit
-    def row_op(g, y):
-        out = np.empty(y.shape, y.dtype)
-        kernel(_rows(g), _rows(y), _rows(out))
-        return out
-
-    return row_op
-
-
-@register_funcify_and_cache_key(_Unary)
-def _numba_funcify_unary(op, node, **kwargs):
-    return _numba_unary(op.kernels[node.inputs[0].dtype]), _cache_key(op, node)
-
-
-@register_funcify_and_cache_key(_RowOp)
-def _numba_funcify_row(op, node, **kwargs):
-    make = _numba_row1 if len(node.inputs) == 1 else _numba_row2
-    return make(op.kernels[node.inputs[0].dtype]), _cache_key(op, node)
-
-
-@register_funcify_and_cache_key(SoftmaxNLL)
-def _numba_funcify_softmax_nll(op, node, **kwargs):
-    kernel = kernels.SOFTMAX_NLL_ROWS[node.inputs[0].dtype]
-
-    @numba_njit
-    def softmax_nll_op(x, labels):
-        nll = np.empty(x.shape[0], x.dtype)
-        stats = np.empty((x.shape[0], 2), x.dtype)
-        kernel(np.ascontiguousarray(x), labels, nll, stats)
-        return nll, stats
-
-    return softmax_nll_op, _cache_key(op, node)
-
-
-@register_funcify_and_cache_key(SoftmaxNLLGrad)
-def _numba_funcify_softmax_nll_grad(op, node, **kwargs):
-    kernel = kernels.SOFTMAX_NLL_GRAD_ROWS[node.inputs[1].dtype]
-    dtype = np.dtype(node.inputs[1].dtype)
-
-    @numba_njit
-    def softmax_nll_grad_op(g, x, stats, labels):
-        out = np.empty(x.shape, dtype)
-        kernel(g, np.ascontiguousarray(x), stats, labels, out)
-        return out
-
-    return softmax_nll_grad_op, _cache_key(op, node)
-
-
-# --- JAX implementations ---------------------------------------------------------------
-
-
-def _jax_impls():
+def _jax_implementations():
     import jax
     import jax.numpy as jnp
 
-    def nll(x, labels):
+    def softmax_nll_jax(x, labels):
         m = x.max(axis=-1)
         log_s = jnp.log(jnp.exp(x - m[:, None]).sum(axis=-1))
         picked = jnp.take_along_axis(x, labels[:, None], axis=-1)[:, 0]
         return (m - picked) + log_s, jnp.stack([m, log_s], axis=1)
 
-    def nll_grad(g, x, stats, labels):
+    def softmax_nll_grad_jax(g, x, stats, labels):
         onehot = jax.nn.one_hot(labels, x.shape[-1], dtype=x.dtype)
         return (jnp.exp((x - stats[:, :1]) - stats[:, 1:]) - onehot) * g[:, None]
 
     return {
+        Tanh: jnp.tanh, Sigmoid: jax.nn.sigmoid, Softplus: jax.nn.softplus, Elu: jax.nn.elu,
         Softmax: lambda x: jax.nn.softmax(x, axis=-1),
         LogSoftmax: lambda x: jax.nn.log_softmax(x, axis=-1),
-        SoftmaxGrad: lambda g, y: y * (g - (g * y).sum(axis=-1, keepdims=True)),
+        SoftmaxGrad: SoftmaxGrad.numpy,  # numpy-style array code, runs on jax arrays
         LogSoftmaxGrad: lambda g, y: g - jnp.exp(y) * g.sum(axis=-1, keepdims=True),
-        SoftmaxNLL: nll,
-        SoftmaxNLLGrad: nll_grad,
-        **{cls: getattr(jax.nn, cls.jax_name) for cls in (Tanh, Sigmoid, Softplus, Elu)},
+        SoftmaxNLL: softmax_nll_jax,
+        SoftmaxNLLGrad: softmax_nll_grad_jax,
     }
 
 
@@ -425,36 +338,34 @@ def register_jax(jax_funcify):
     Args:
         jax_funcify: ``pytensor.link.jax.dispatch.jax_funcify``.
     """
-    for cls, impl in _jax_impls().items():
+    for cls, impl in _jax_implementations().items():
         jax_funcify.register(cls)(lambda op, impl=impl, **kwargs: impl)
 
-
-# --- Public functions ------------------------------------------------------------------
 
 _tanh, _sigmoid, _softplus, _elu = Tanh(), Sigmoid(), Softplus(), Elu()
 _softmax, _log_softmax, _softmax_nll = Softmax(), LogSoftmax(), SoftmaxNLL()
 
 
 def tanh(x):
-    """Hyperbolic tangent, any shape (:class:`Tanh`: float32 abs. error <= 2.8e-7).
+    """Hyperbolic tangent (float32 max abs. error 2.8e-7, see :class:`Tanh`).
 
     Args:
         x: float tensor of any shape (integers are upcast).
 
     Returns:
-        Tensor of ``x``'s shape and dtype, values in [-1, 1].
+        Tensor of ``x``'s shape and dtype, in [-1, 1].
     """
     return _tanh(x)
 
 
 def sigmoid(x):
-    """Logistic ``1 / (1 + exp(-x))``, any shape (float32 rel. error <= 2e-7).
+    """Logistic sigmoid ``1 / (1 + exp(-x))`` (float32 max rel. error 2e-7).
 
     Args:
         x: float tensor of any shape.
 
     Returns:
-        Tensor of ``x``'s shape and dtype, values in [0, 1].
+        Tensor of ``x``'s shape and dtype, in [0, 1].
     """
     return _sigmoid(x)
 
@@ -466,19 +377,19 @@ def elu(x):
         x: float tensor of any shape.
 
     Returns:
-        Tensor of ``x``'s shape and dtype (float32 rel. error <= 2e-7).
+        Tensor of ``x``'s shape and dtype (float32 max rel. error 1.4e-7).
     """
     return _elu(x)
 
 
 def softplus(x):
-    """``log(1 + exp(x))`` without overflow, any shape.
+    """``log(1 + exp(x))`` without overflow (float32 max rel. error 2.7e-7).
 
     Args:
         x: float tensor of any shape.
 
     Returns:
-        Tensor of ``x``'s shape and dtype (float32 rel. error <= 3e-7).
+        Tensor of ``x``'s shape and dtype, >= 0.
     """
     return _softplus(x)
 
@@ -490,7 +401,7 @@ def softmax(x):
         x: float tensor (..., K), ndim >= 1.
 
     Returns:
-        (..., K) non-negative rows summing to 1 (float32 abs. error <= 3e-7).
+        (..., K) non-negative rows summing to 1 (float32 max abs. error 3e-7).
     """
     return _softmax(x)
 
@@ -502,7 +413,7 @@ def log_softmax(x):
         x: float tensor (..., K), ndim >= 1.
 
     Returns:
-        (..., K) log-probabilities (float32 abs. error <= 6e-8 * (1 + |value|)).
+        (..., K) log-probabilities (float32 max abs. error 6e-8 * (1 + |result|)).
     """
     return _log_softmax(x)
 
@@ -510,15 +421,15 @@ def log_softmax(x):
 def softmax_nll(logits, labels):
     """Per-example negative log-likelihood of integer ``labels`` under softmax(``logits``).
 
-    One fused op (like Theano's ``crossentropy_softmax_argmax_1hot_with_bias``): a max
-    pass and an exp-sum pass per row forward; the gradient ``(softmax - onehot) * g``
-    is one more exp pass. No gradient flows to ``labels``.
+    One fused op, like Theano's ``crossentropy_softmax_argmax_1hot_with_bias``: a max and
+    an exp-sum pass per row forward, one exp pass backward for ``(softmax - onehot) * g``.
+    No gradient flows to ``labels``.
 
     Args:
         logits: (N, K) float tensor.
-        labels: (N,) integer tensor with values in [0, K); others raise IndexError.
+        labels: (N,) integer tensor with values in [0, K) (others raise IndexError).
 
     Returns:
-        (N,) tensor ``-log softmax(logits)[n, labels[n]]``, finite for finite logits.
+        (N,) ``-log softmax(logits)[n, labels[n]]``, finite for finite logits.
     """
     return _softmax_nll(logits, labels)[0]

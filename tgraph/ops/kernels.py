@@ -30,6 +30,7 @@ __all__ = [
     "TANH_FLAT", "SIGMOID_FLAT", "SOFTPLUS_FLAT", "ELU_FLAT",
     "SOFTMAX_ROWS", "LOG_SOFTMAX_ROWS", "SOFTMAX_GRAD_ROWS", "LOG_SOFTMAX_GRAD_ROWS",
     "SOFTMAX_NLL_ROWS", "SOFTMAX_NLL_GRAD_ROWS",
+    "apply_flat", "apply_rows", "apply_rows2", "apply_softmax_nll", "apply_softmax_nll_grad",
 ]
 
 ELEMENTWISE_FLAGS = {"nsz", "arcp", "contract", "afn"}  # no reassoc: keeps exp32's 2^n order
@@ -333,3 +334,78 @@ SOFTMAX_GRAD_ROWS = _by_dtype(_softmax_grad_rows, (_ZERO,), (0.0,))
 LOG_SOFTMAX_GRAD_ROWS = _by_dtype(_log_softmax_grad_rows, _F32_EXP, _F64_EXP)
 SOFTMAX_NLL_ROWS = _by_dtype(_softmax_nll_rows, _F32_EXP, _F64_EXP)
 SOFTMAX_NLL_GRAD_ROWS = _by_dtype(_softmax_nll_grad_rows, (exp32,), (_exp64,))
+
+
+# --- Glue: whole-array functions for the ops' Numba implementations ---------------------
+# Each takes the op's input arrays (any layout) and returns new C-contiguous outputs.
+
+_glue = numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+
+
+@_glue
+def _rows(x):
+    """C-contiguous (R, K) view (or copy) of ``x`` with its last axis as K."""
+    k = x.shape[-1]
+    r = x.size // k if k > 0 else 0
+    return np.ascontiguousarray(x).reshape((r, k))
+
+
+def apply_flat(kernel):
+    """``x -> out`` of ``x``'s shape, ``kernel`` applied to the raveled arrays."""
+
+    @_glue
+    def flat_op(x):
+        out = np.empty(x.shape, x.dtype)
+        kernel(np.ascontiguousarray(x).ravel(), out.ravel())
+        return out
+
+    return flat_op
+
+
+def apply_rows(kernel):
+    """``x -> out`` with ``kernel(x_rows, out_rows)`` on the last axis."""
+
+    @_glue
+    def row_op(x):
+        out = np.empty(x.shape, x.dtype)
+        kernel(_rows(x), _rows(out))
+        return out
+
+    return row_op
+
+
+def apply_rows2(kernel):
+    """``(g, y) -> out`` with ``kernel(g_rows, y_rows, out_rows)`` on the last axis."""
+
+    @_glue
+    def row_op(g, y):
+        out = np.empty(y.shape, y.dtype)
+        kernel(_rows(g), _rows(y), _rows(out))
+        return out
+
+    return row_op
+
+
+def apply_softmax_nll(kernel):
+    """``(x (N, K), labels (N,)) -> (nll (N,), row stats (N, 2))``."""
+
+    @_glue
+    def softmax_nll_op(x, labels):
+        nll = np.empty(x.shape[0], x.dtype)
+        stats = np.empty((x.shape[0], 2), x.dtype)
+        kernel(np.ascontiguousarray(x), labels, nll, stats)
+        return nll, stats
+
+    return softmax_nll_op
+
+
+def apply_softmax_nll_grad(kernel):
+    """``(g (N,), x (N, K), stats (N, 2), labels (N,)) -> dx (N, K)``."""
+
+    @_glue
+    def softmax_nll_grad_op(g, x, stats, labels):
+        out = np.empty(x.shape, x.dtype)
+        kernel(g, np.ascontiguousarray(x), stats, labels, out)
+        return out
+
+    return softmax_nll_grad_op

@@ -1,0 +1,244 @@
+"""Micro-benchmark of tgraph's activation and loss ops against numpy and PyTorch.
+
+    python benchmarks/ops.py [--functions tanh,softmax] [--rounds 7] [--json FILE]
+
+For each function and float32 shape: the compiled tgraph op (tgraph's default Numba
+mode, ``trust_input``), forward alone and forward + backward (the vector-Jacobian
+product with a given output gradient), against numpy and, if importable, PyTorch on
+2 threads, and PyTensor's own ops (the expressions tgraph used before its own ops).
+Candidates are timed alternately ``--rounds`` times in this one process; each entry is
+the median time per call. Also times a dropout mask of (128, 625) (uniform draw +
+select, the graph of :func:`tgraph.ops.dropout.dropout`).
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+
+from tgraph.backend import get_mode
+from tgraph.ops import elementwise as ew
+from tgraph.ops.dropout import dropout
+from tgraph.random import RandomSource
+
+SHAPES = ((128, 500), (20, 500), (500, 10), (128, 625))
+FUNCTIONS = ("tanh", "sigmoid", "softplus", "elu", "softmax", "log_softmax", "softmax_nll")
+DROPOUT_SHAPE, DROPOUT_RATE = (128, 625), 0.5
+
+
+def _pytensor_reference(name, x, y):
+    """The PyTensor-op expressions of the first version of tgraph.ops.elementwise."""
+    exprs = {
+        "tanh": lambda: pt.tanh(x),
+        "sigmoid": lambda: pt.sigmoid(x),
+        "softplus": lambda: pt.softplus(x),
+        "elu": lambda: pt.switch(x > 0, x, pt.expm1(x)),
+        "softmax": lambda: pt.special.softmax(x, axis=-1),
+        "log_softmax": lambda: pt.special.log_softmax(x, axis=-1),
+        "softmax_nll": lambda: -pt.special.log_softmax(x, axis=-1)[pt.arange(y.shape[0]), y],
+    }
+    return exprs[name]()
+
+
+def _compile(inputs, outputs):
+    f = pytensor.function(inputs, outputs, mode=get_mode("NUMBA"), on_unused_input="ignore")
+    f.trust_input = True
+    return f
+
+
+def pytensor_runners(build):
+    """(forward, forward + backward) callables ``(x, y, gy)`` of a PyTensor graph."""
+    x, y = pt.matrix("x", dtype="float32"), pt.ivector("y")
+    out = build(x, y)
+    gy = out.type("gy")
+    grad = pytensor.grad(None, x, known_grads={out: gy})
+    fwd, both = _compile([x, y], out), _compile([x, y, gy], [out, grad])
+    return (lambda a, b, g: fwd(a, b)), (lambda a, b, g: both(a, b, g))
+
+
+def _np_softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _np_log_softmax(x):
+    z = x - x.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _np_nll_backward(x, y, g):
+    d = _np_softmax(x)
+    d[np.arange(len(y)), y] -= 1
+    return d * g[:, None]
+
+
+NUMPY = {  # name: (forward(x, y), backward(x, y, out, gy))
+    "tanh": (lambda x, y: np.tanh(x), lambda x, y, o, g: g * (1 - o * o)),
+    "sigmoid": (lambda x, y: _np_sigmoid(x), lambda x, y, o, g: g * o * (1 - o)),
+    "softplus": (lambda x, y: np.logaddexp(np.float32(0), x),
+                 lambda x, y, o, g: g * _np_sigmoid(x)),
+    "elu": (lambda x, y: np.where(x > 0, x, np.expm1(x)),
+            lambda x, y, o, g: np.where(x > 0, g, g * (o + 1))),
+    "softmax": (lambda x, y: _np_softmax(x),
+                lambda x, y, o, g: o * (g - (g * o).sum(axis=-1, keepdims=True))),
+    "log_softmax": (lambda x, y: _np_log_softmax(x),
+                    lambda x, y, o, g: g - np.exp(o) * g.sum(axis=-1, keepdims=True)),
+    "softmax_nll": (lambda x, y: -_np_log_softmax(x)[np.arange(len(y)), y],
+                    lambda x, y, o, g: _np_nll_backward(x, y, g)),
+}
+
+
+def numpy_runners(name):
+    forward, backward = NUMPY[name]
+
+    def both(x, y, g):
+        out = forward(x, y)
+        return out, backward(x, y, out, g)
+
+    return (lambda x, y, g: forward(x, y)), both
+
+
+def torch_runners(name):
+    """PyTorch (forward, forward + backward) callables, or None without torch."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    torch.set_num_threads(2)
+    fns = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus, "elu": F.elu,
+           "softmax": lambda t: torch.softmax(t, -1),
+           "log_softmax": lambda t: torch.log_softmax(t, -1)}
+    fn = fns.get(name)
+
+    def forward(x, y, g):
+        with torch.no_grad():
+            if fn is None:
+                return F.cross_entropy(torch.from_numpy(x), torch.from_numpy(y).long(),
+                                       reduction="none")
+            return fn(torch.from_numpy(x))
+
+    def both(x, y, g):
+        xt = torch.from_numpy(x).requires_grad_()
+        if fn is None:
+            out = F.cross_entropy(xt, torch.from_numpy(y).long(), reduction="none")
+        else:
+            out = fn(xt)
+        return torch.autograd.grad(out, xt, torch.from_numpy(g))
+
+    return forward, both
+
+
+def time_alternately(candidates, args, rounds, budget=0.02):
+    """Median seconds per call of each candidate, timed in turns over ``rounds``."""
+    numbers = {}
+    for name, fn in candidates.items():
+        fn(*args)  # warm-up (and compile)
+        start = time.perf_counter()
+        fn(*args)
+        numbers[name] = max(1, int(budget / max(time.perf_counter() - start, 1e-7)))
+    samples = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            for _ in range(numbers[name]):
+                fn(*args)
+            samples[name].append((time.perf_counter() - start) / numbers[name])
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def bench_function(name, shapes, rounds, with_pytensor):
+    """Rows ``{function, shape, pass, <candidate>_us...}`` for one function."""
+    runners = {"tgraph": pytensor_runners(lambda x, y: getattr(ew, name)(*(
+        (x, y) if name == "softmax_nll" else (x,)))), "numpy": numpy_runners(name)}
+    if (torch := torch_runners(name)) is not None:
+        runners["torch"] = torch
+    if with_pytensor:
+        runners["pytensor"] = pytensor_runners(lambda x, y: _pytensor_reference(name, x, y))
+    rng = np.random.default_rng(0)
+    rows = []
+    for shape in shapes:
+        x = rng.normal(0, 2, shape).astype(np.float32)
+        y = rng.integers(0, shape[1], shape[0]).astype(np.int32)
+        g = rng.normal(size=shape[:1] if name == "softmax_nll" else shape).astype(np.float32)
+        for index, label in enumerate(("forward", "forward+backward")):
+            candidates = {k: pair[index] for k, pair in runners.items()}
+            with np.errstate(over="ignore"):
+                times = time_alternately(candidates, (x, y, g), rounds)
+            rows.append({"function": name, "shape": list(shape), "pass": label,
+                         **{f"{k}_us": v * 1e6 for k, v in times.items()}})
+    return rows
+
+
+def bench_dropout(rounds):
+    """A (128, 625) float32 dropout mask in the Numba mode against numpy (and torch)."""
+    x = pt.matrix("x", dtype="float32")
+    source = RandomSource(0)
+    f = pytensor.function([x], dropout(x, DROPOUT_RATE, source, key=0), mode=get_mode("NUMBA"),
+                          updates=source.updates)
+    f.trust_input = True
+    gen = np.random.default_rng(0)
+    scale = np.float32(1 / (1 - DROPOUT_RATE))
+
+    def numpy_dropout(a):
+        return np.where(gen.random(a.shape, dtype=np.float32) >= DROPOUT_RATE, a * scale, 0)
+
+    candidates = {"tgraph": f, "numpy": numpy_dropout}
+    try:
+        import torch
+        import torch.nn.functional as F
+
+        candidates["torch"] = lambda a: F.dropout(torch.from_numpy(a), DROPOUT_RATE)
+    except ImportError:
+        pass
+    a = np.ones(DROPOUT_SHAPE, np.float32)
+    times = time_alternately(candidates, (a,), rounds)
+    return {"function": "dropout", "shape": list(DROPOUT_SHAPE), "pass": "forward",
+            **{f"{k}_us": v * 1e6 for k, v in times.items()}}
+
+
+def format_table(rows):
+    others = [k for k in ("numpy_us", "torch_us", "pytensor_us") if any(k in r for r in rows)]
+    head = f"{'function':<12} {'shape':<10} {'pass':<17} {'tgraph':>9}"
+    head += "".join(f" {k[:-3]:>9}" for k in others)
+    head += "".join(f" {'tg/' + k[:-3]:>10}" for k in others)
+    lines = [head + "   (us per call; tg/x < 1: tgraph faster)", "-" * len(head)]
+    for r in rows:
+        line = f"{r['function']:<12} {'x'.join(map(str, r['shape'])):<10} {r['pass']:<17}"
+        line += f" {r['tgraph_us']:9.1f}"
+        line += "".join(f" {r[k]:9.1f}" if k in r else f" {'-':>9}" for k in others)
+        line += "".join(f" {r['tgraph_us'] / r[k]:10.2f}" if k in r else f" {'-':>10}"
+                        for k in others)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--functions", default=",".join(FUNCTIONS))
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--no-pytensor", action="store_true",
+                        help="skip PyTensor's own ops (their first Numba compile is slow)")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+    rows = []
+    for name in args.functions.split(","):
+        rows += bench_function(name, SHAPES, args.rounds, not args.no_pytensor)
+        print(format_table(rows[-2 * len(SHAPES):]), flush=True)
+    rows.append(bench_dropout(args.rounds))
+    print("\n" + format_table(rows))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
