@@ -13,8 +13,7 @@ T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 TRAIN = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 
 
-def shared_file(name):
-    """Path of a file of the shared MNIST data; skips the test if it is not there."""
+def _shared(name):
     path = SHARED_DATA / name
     if not path.exists():
         pytest.skip(f"shared MNIST data not found: {path} (set TGRAPH_SHARED_DATA)")
@@ -22,16 +21,22 @@ def shared_file(name):
 
 
 @pytest.fixture(scope="session")
+def shared_file():
+    """``shared_file(name)``: path of a shared MNIST file; skips the test if it is absent."""
+    return _shared
+
+
+@pytest.fixture(scope="session")
 def shared_npz():
     """The arrays of mnist_10k.npz (uint8 images, uint8 labels)."""
-    with np.load(shared_file("mnist_10k.npz")) as d:
+    with np.load(_shared("mnist_10k.npz")) as d:
         return {k: d[k] for k in d.files}
 
 
 @pytest.fixture(scope="session")
 def t10k_dir():
     """The shared directory holding the two real t10k IDX files."""
-    return shared_file("mnist-idx")
+    return _shared("mnist-idx")
 
 
 @pytest.fixture

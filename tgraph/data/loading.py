@@ -117,9 +117,9 @@ def _read(path):
     """(format, source, ``{split: (x, y, x_name, y_name)}``) of a dataset path."""
     if path is None:
         return "npz", EMBEDDED_SOURCE, read_npz_dataset(embedded_path())
-    path = existing_path(path, FORMATS)
+    path = existing_path(path, FORMATS).resolve()
     fmt = _format_of(path)
-    return fmt, str(path.resolve()), _READERS[fmt](path)
+    return fmt, str(path), _READERS[fmt](path)
 
 
 def _format_of(path):
