@@ -161,3 +161,112 @@ def test_dropout_inverted_scaling_and_determinism():
     np.testing.assert_allclose(a[kept], 1 / 0.75, rtol=1e-6)
     assert not np.array_equal(a, b)  # the stream advances
     assert L.Dropout(0.25).apply(x, {}, ApplyContext(deterministic=True)) is x
+
+
+# --- every activation, as an Activation layer ---------------------------------------------
+
+ACTIVATION_REFERENCES = {
+    "linear": lambda x: x,
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "tanh": np.tanh,
+    "relu": lambda x: np.maximum(x, 0),
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    "softplus": lambda x: np.logaddexp(0, x),
+    "softmax": lambda x: np.exp(x - x.max(1, keepdims=True))
+    / np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True),
+    "log_softmax": lambda x: x - x.max(1, keepdims=True)
+    - np.log(np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True)),
+}
+
+
+def _away_from_kinks(rng, shape):
+    x = rng.normal(0, 2, shape)
+    x[np.abs(x) < 0.1] += 0.5  # relu, leaky_relu and elu have a kink at 0
+    return x
+
+
+def test_every_registered_activation_has_a_reference():
+    assert sorted(ACTIVATION_REFERENCES) == tgraph.ops.activations.ACTIVATIONS.names()
+
+
+@pytest.fixture(scope="module")
+def activation_layers():
+    """One compiled function with every activation applied by an Activation layer."""
+    x = pt.matrix("x")
+    outs = [_apply(L.Activation(name), x, {}) for name in ACTIVATION_REFERENCES]
+    return pytensor.function([x], outs, mode="FAST_COMPILE")
+
+
+def test_activation_layer_values(activation_layers):
+    x = _away_from_kinks(np.random.default_rng(3), (5, 4))
+    for name, got in zip(ACTIVATION_REFERENCES, activation_layers(x)):
+        np.testing.assert_allclose(got, ACTIVATION_REFERENCES[name](x), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATION_REFERENCES))
+def test_activation_layer_gradient(name):
+    rng = np.random.default_rng(4)
+    verify_grad(lambda x: _apply(L.Activation(name), x, {}), [_away_from_kinks(rng, (4, 3))],
+                rng=rng, mode="FAST_COMPILE")
+
+
+def test_leaky_relu_slope_below_zero():
+    x = pt.vector("x")
+    g = pytensor.function([x], pytensor.grad(_apply(L.Activation("leaky_relu"), x, {}).sum(), x),
+                          mode="FAST_COMPILE")
+    np.testing.assert_allclose(g(np.array([-2.0, 3.0])), [0.01, 1.0])
+
+
+# --- bad specs: the exact messages ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: L.Input(shape=(-3, 28)),
+     "Input: `shape` (=(-3, 28)) must be a non-empty tuple of positive integers, without the "
+     "batch dimension, e.g. (784,) or (1, 28, 28)."),
+    (lambda: L.Dense(0), "Dense: `units` (=0) must be a positive integer."),
+    (lambda: L.Dropout(1.5), "Dropout: `rate` (=1.5) must be in [0, 1): the fraction of units "
+                             "dropped."),
+    (lambda: L.Dense(3, max_norm=0), "Dense: `max_norm` (=0) must be None or a number > 0."),
+    (lambda: L.Reshape((0, 4)), "Reshape: `shape` (=(0, 4)) must be a tuple of positive "
+                                "integers (at most one -1), without the batch dimension, e.g. "
+                                "(1, 28, 28)."),
+])
+def test_bad_field_messages_exactly(make, message):
+    with pytest.raises(SpecError) as err:
+        make()
+    assert str(err.value) == message
+
+
+def test_unknown_initializer_and_activation_exactly():
+    names = ", ".join(repr(n) for n in tgraph.ops.init.INITIALIZERS.names())
+    with pytest.raises(ConfigError) as err:
+        L.Dense(3, init="glorot")
+    assert str(err.value) == f"Dense: `init`: unknown initializer 'glorot'; expected one of: {names}"
+    with pytest.raises(ConfigError) as err:
+        L.Activation("swish")
+    assert str(err.value).startswith("Activation: `activation`: unknown activation 'swish'; "
+                                     "expected one of: 'elu', 'leaky_relu', 'linear',")
+
+
+def test_unknown_optimizer_when_building_a_model():
+    with pytest.raises(ConfigError, match=r"^unknown optimizer 'adamw'; expected one of: 'adadelta'"):
+        tgraph.Model([L.Input((3,)), L.Dense(2, activation="softmax")], optimizer="adamw")
+
+
+def test_reshape_with_inferred_dimension_that_does_not_divide():
+    with pytest.raises(ShapeError) as err:
+        tgraph.build([L.Input((784,)), L.Reshape((-1, 5))])
+    assert str(err.value) == ("layer 1 (Reshape): cannot reshape examples of shape (784,) "
+                              "(784 values) to (-1, 5); the target must hold exactly 784 values")
+
+
+def test_missing_input_exactly():
+    with pytest.raises(SpecError) as err:
+        tgraph.build([L.Flatten(), L.Dense(10)])
+    assert str(err.value) == ("layer 0 (Flatten): the first layer must be Input(shape=...), "
+                              "e.g. Input(shape=(784,)) for flat MNIST")
+    with pytest.raises(SpecError, match=r"^layer 2 \(Input\): only the first layer may be an Input"):
+        tgraph.build([L.Input((3,)), L.Dense(2), L.Input((2,))])

@@ -111,3 +111,42 @@ def test_initializers_draw_the_right_shape_and_scale(name):
         assert w.std() == pytest.approx(expected_std[name], rel=0.05)
     if name == "orthogonal":
         np.testing.assert_allclose(w.T @ w, np.eye(200), atol=1e-10)
+
+
+def test_categorical_crossentropy_value_equals_nll_of_one_hot():
+    p = _softmax(RNG.normal(size=(5, 3)))
+    t = np.eye(3)[LABELS]
+    probs, ts = pt.matrix("p"), pt.matrix("t")
+    got = _eval(losses.categorical_crossentropy(probs, ts), (probs, p), (ts, t))
+    np.testing.assert_allclose(got, -np.log(p[np.arange(5), LABELS]), rtol=1e-12)
+
+
+# --- the objective picks the stable form on logits ----------------------------------------
+
+
+def _objective_losses(activation, loss, x, target, target_var):
+    from tgraph import build
+    from tgraph import layers as L
+    from tgraph.objective import objective
+
+    net = build([L.Input((2,)), L.Dense(3, activation=activation)], dtype="float64")
+    net.params[0].variable.set_value(np.array([[1.0, 0.0, -1.0], [1.0, 0.0, -1.0]]))
+    xs = pt.matrix("x", dtype="float64")
+    terms = objective(net, loss, xs, target_var, deterministic=True)
+    return pytensor.function([xs, target_var], terms.per_example, mode="FAST_COMPILE")(x, target)
+
+
+@pytest.mark.parametrize("activation, loss", [("softmax", "nll"),
+                                              ("sigmoid", "binary_crossentropy")])
+def test_objective_uses_the_stable_logits_form(activation, loss):
+    # logits (2000, 0, -2000) for the first row: probabilities of exactly 0 and 1, whose
+    # log the loss on probabilities clips to log(1e-7) = -16.1
+    x = np.array([[1000.0, 1000.0], [0.1, -0.2]])
+    if loss == "nll":
+        target, var = np.array([2, 0], np.int32), pt.ivector("y")
+        want_first = 4000.0  # -log softmax(z)[2]
+    else:
+        target, var = np.zeros((2, 3)), pt.matrix("t", dtype="float64")
+        want_first = 2000.0 + np.log(2.0)  # sum of softplus(z) for target 0
+    per_example = _objective_losses(activation, loss, x, target, var)
+    assert per_example[0] == pytest.approx(want_first, rel=1e-12)

@@ -2,8 +2,9 @@
 
 An initializer is called as ``init(shape, rng, fan_in=..., fan_out=..., activation=...)``
 and returns a float64 numpy array; the parameter helper casts it to the model dtype.
-Names usable in specs: ``glorot_uniform``, ``glorot_normal``, ``he_normal``,
-``he_uniform``, ``normal``, ``uniform``, ``zeros``, ``ones``, ``constant``, ``orthogonal``.
+Names usable in specs: ``glorot_uniform`` (alias ``xavier_uniform``), ``glorot_normal``
+(``xavier_normal``), ``he_normal``, ``he_uniform``, ``normal``, ``uniform``, ``zeros``,
+``ones``, ``constant``, ``orthogonal``.
 """
 
 import attrs
@@ -52,9 +53,14 @@ class Initializer:
         raise NotImplementedError
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _positive(instance, attribute, value):
-    if not value > 0:
-        raise ConfigError(f"`{attribute.name}` (={value!r}) must be > 0.")
+    if not (_is_number(value) and value > 0):
+        raise ConfigError(f"{type(instance).__name__}: `{attribute.name}` (={value!r}) "
+                          "must be a number > 0.")
 
 
 def _glorot_gain(gain, activation):
@@ -64,10 +70,12 @@ def _glorot_gain(gain, activation):
 
 
 def _check_gain(instance, attribute, value):
-    if value != "auto" and not (isinstance(value, (int, float)) and value > 0):
-        raise ConfigError(f"`gain` (={value!r}) must be 'auto' or a number > 0.")
+    if value != "auto" and not (_is_number(value) and value > 0):
+        raise ConfigError(f"{type(instance).__name__}: `gain` (={value!r}) must be 'auto' "
+                          "or a number > 0.")
 
 
+@INITIALIZERS.register("xavier_uniform")
 @INITIALIZERS.register("glorot_uniform")
 @attrs.frozen
 class GlorotUniform(Initializer):
@@ -84,6 +92,7 @@ class GlorotUniform(Initializer):
         return rng.uniform(-bound, bound, size=shape)
 
 
+@INITIALIZERS.register("xavier_normal")
 @INITIALIZERS.register("glorot_normal")
 @attrs.frozen
 class GlorotNormal(Initializer):
@@ -140,8 +149,9 @@ class Uniform(Initializer):
     high: float = 0.05
 
     def __attrs_post_init__(self):
-        if not self.low < self.high:
-            raise ConfigError(f"`low` (={self.low}) must be < `high` (={self.high}).")
+        if not (_is_number(self.low) and _is_number(self.high) and self.low < self.high):
+            raise ConfigError(f"Uniform: `low` (={self.low!r}) must be a number < `high` "
+                              f"(={self.high!r}).")
 
     def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
         return rng.uniform(self.low, self.high, size=shape)
