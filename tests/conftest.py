@@ -19,3 +19,16 @@ def mnist():
         xt = (d["x_test"].reshape(-1, 784) / 255.0).astype(np.float32)
         yt = d["y_test"].astype(np.int32)
     return {"train": (x[:8000], y[:8000]), "valid": (x[8000:], y[8000:]), "test": (xt, yt)}
+
+
+@pytest.fixture(scope="session")
+def small_npz(tmp_path_factory):
+    """A real-MNIST .npz of 1000 training and 500 test images (uint8), for quick CLI runs.
+
+    ``load_dataset`` splits it 800 / 200 / 500.
+    """
+    path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
+    with np.load(SHARED_DATA / "mnist_10k.npz") as d:
+        np.savez(path, x_train=d["x_train"][:1000], y_train=d["y_train"][:1000],
+                 x_test=d["x_test"][:500], y_test=d["y_test"][:500])
+    return path

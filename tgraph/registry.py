@@ -5,6 +5,7 @@ and the command line. Other packages can add optimizers through the
 ``tgraph.optimizers`` entry-point group (see :class:`Registry`).
 """
 
+import warnings
 from importlib.metadata import entry_points
 
 from tgraph.errors import ConfigError, unknown_name_message
@@ -18,7 +19,10 @@ class Registry:
     Args:
         what: what the registry holds, used in messages (e.g. ``"optimizer"``).
         entry_point_group: an ``importlib.metadata`` entry-point group whose entries
-            are loaded the first time a name is not found, or ``None``.
+            are loaded the first time a name is not found (or all names are listed), or
+            ``None``. A name registered with :meth:`register` wins over an entry point
+            of the same name; an entry point that fails to import is skipped with a
+            warning.
     """
 
     def __init__(self, what, entry_point_group=None):
@@ -67,4 +71,13 @@ class Registry:
     def _load_entry_points(self):
         self._entry_points_loaded = True
         for entry in entry_points(group=self._group):
-            self._entries.setdefault(entry.name.lower(), entry.load())
+            if entry.name.lower() in self._entries:
+                continue  # a name registered in tgraph or by the user wins
+            try:
+                self._entries[entry.name.lower()] = entry.load()
+            except Exception as err:  # a broken plugin must not break the other names
+                warnings.warn(
+                    f"{self.what} {entry.name!r} of the {self._group!r} entry points "
+                    f"({entry.value}) failed to load and is skipped: {type(err).__name__}: "
+                    f"{err}; fix or uninstall the package that provides it",
+                    stacklevel=3)
