@@ -1,6 +1,7 @@
 """The tgraph command: train, eval, predict, summary; errors and exit codes."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -117,3 +118,190 @@ def test_console_script_is_installed():
     proc = subprocess.run([Path(sys.executable).parent / "tgraph", "--version"],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("tgraph ")
+
+
+# --- predict on images -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    """Five real test digits as uint8 (5, 28, 28) and their labels."""
+    x, y = mnist["test"]
+    return np.rint(x[:5] * 255).astype(np.uint8).reshape(5, 28, 28), y[:5]
+
+
+@pytest.fixture(scope="module")
+def logreg_model(logreg_run):
+    from tgraph.modelfile import load_model
+
+    return load_model(logreg_run / "model.tgraph")
+
+
+def write_pngs(directory, images, invert=False):
+    from PIL import Image
+
+    directory.mkdir(exist_ok=True)
+    for i, image in enumerate(images):
+        Image.fromarray(255 - image if invert else image, mode="L").save(directory / f"d{i}.png")
+    return directory
+
+
+def test_predict_a_png(logreg_run, logreg_model, digits, tmp_path, capsys):
+    png = write_pngs(tmp_path / "pngs", digits[0][:1]) / "d0.png"
+    assert main(["predict", str(logreg_run), str(png)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    probs = logreg_model.predict(digits[0][:1] / 255.0)[0]
+    assert lines[0].split() == ["input", "class", "probability"]
+    assert lines[1].split() == ["d0.png", str(probs.argmax()), f"{probs.max():.4f}"]
+
+
+def test_predict_a_directory_of_pngs_to_json(logreg_run, logreg_model, digits, tmp_path):
+    directory = write_pngs(tmp_path / "pngs", digits[0])
+    (directory / "notes.txt").write_text("not an image")
+    out = tmp_path / "pred.json"
+    assert main(["predict", str(logreg_run / "model.tgraph"), str(directory), "--out",
+                 str(out)]) == 0
+    rows = json.loads(out.read_text())
+    probs = logreg_model.predict(digits[0] / 255.0)
+    assert [r["input"] for r in rows] == [f"d{i}.png" for i in range(5)]
+    assert [r["class"] for r in rows] == probs.argmax(axis=1).tolist()
+    np.testing.assert_allclose([r["probabilities"] for r in rows], probs, rtol=1e-6)
+    assert (probs.argmax(axis=1) == digits[1]).mean() >= 0.8  # a trained model: mostly right
+
+
+def test_predict_inverted_pngs_to_npz(logreg_run, logreg_model, digits, tmp_path):
+    directory = write_pngs(tmp_path / "dark_on_light", digits[0], invert=True)
+    out = tmp_path / "pred.npz"
+    assert main(["predict", str(logreg_run), str(directory), "--invert", "--out", str(out)]) == 0
+    with np.load(out, allow_pickle=False) as saved:
+        np.testing.assert_allclose(saved["probabilities"], logreg_model.predict(digits[0] / 255.0),
+                                   rtol=1e-6)
+        assert saved["classes"].tolist() == saved["probabilities"].argmax(axis=1).tolist()
+        assert saved["names"].tolist() == [f"d{i}.png" for i in range(5)]
+
+
+# --- options and data --------------------------------------------------------------------------
+
+
+def test_eval_with_another_dataset_and_valid_fraction(logreg_run, capsys, small_npz):
+    assert main(["eval", str(logreg_run), "--data", str(small_npz), "--valid-fraction",
+                 "0.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert re.match(r"valid  n=   500  loss \d\.\d{4}  error \d+\.\d\d%$", lines[0])
+    assert re.match(r"test   n=   500  loss \d\.\d{4}  error \d+\.\d\d%$", lines[1])
+
+
+def test_train_options_reach_the_run(tmp_path, small_npz):
+    out = tmp_path / "run"
+    assert main(["train", str(SPECS / "logreg.py"), "--data", str(small_npz), "--epochs", "2",
+                 "--batch-size", "200", "--optimizer", "momentum", "--lr", "0.05", "--seed", "7",
+                 "--set", "optimizer.momentum=0.5", "--out", str(out), "--quiet",
+                 "--mode", "FAST_COMPILE"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["epochs_run"], metrics["iterations"], metrics["batch_size"]) == (2, 8, 200)
+    spec = json.loads((out / "spec.json").read_text())
+    assert spec["optimizer"] == {"type": "Momentum", "learning_rate": 0.05, "clip_norm": None,
+                                 "momentum": 0.5}
+    assert spec["seed"] == 7 and spec["training"]["max_epochs"] == 2
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in log] == [1, 2] and log[0]["lr"] == pytest.approx(0.05)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_diverging_run_stops_with_the_epoch_and_batch(tmp_path, small_npz, capsys):
+    out = tmp_path / "run"
+    assert main(["train", str(SPECS / "logreg.py"), "--data", str(small_npz), "--lr", "1e37",
+                 "--out", str(out), "--quiet", "--mode", "FAST_COMPILE"]) == 1
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"tgraph train: error: training loss became (nan|inf) at epoch \d+, "
+                        r"batch \d+ \(iteration \d+\); lower the learning rate \(now 1e\+37\), add "
+                        r"gradient clipping \(clip_norm=\.\.\.\), or check the data for NaN/inf "
+                        r"values\n", err)
+    assert not (out / "metrics.json").exists() and not (out / "model.tgraph").exists()
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def test_spec_that_does_not_build_names_the_file_and_writes_nothing(tmp_path, capsys):
+    spec = tmp_path / "conv.py"
+    spec.write_text("from tgraph import layers as L\n"
+                    "model = [L.Input((1, 28, 28)), L.Dense(10, activation='softmax')]\n")
+    message = (f"{spec}: layer 1 (Dense): expects a 2-D input (batch, features); insert "
+               "Flatten() before it, got shape (None, 1, 28, 28)\n")
+    assert main(["train", str(spec), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == "tgraph train: error: " + message
+    assert not (tmp_path / "out").exists()
+    assert main(["summary", str(spec)]) == 1
+    assert capsys.readouterr().err == "tgraph summary: error: " + message
+
+
+@pytest.mark.parametrize("command", ["eval", "predict", "summary"])
+def test_corrupt_model_file(command, logreg_run, tmp_path, capsys):
+    bad = tmp_path / "model.tgraph"
+    bad.write_bytes((logreg_run / "model.tgraph").read_bytes()[:300])
+    args = [command, str(bad)] + (["digits.npz"] if command == "predict" else [])
+    assert main(args) == 1
+    assert capsys.readouterr().err.startswith(
+        f"tgraph {command}: error: {bad}: not a readable tgraph model file (")
+
+
+def test_model_file_with_a_bad_layer_names_file_and_layer(logreg_run, tmp_path, capsys):
+    import zipfile
+
+    bad = tmp_path / "edited.tgraph"
+    with zipfile.ZipFile(logreg_run / "model.tgraph") as src, zipfile.ZipFile(bad, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "tgraph.json":
+                header = json.loads(data)
+                header["spec"]["layers"][1]["units"] = -10
+                data = json.dumps(header)
+            dst.writestr(name, data)
+    assert main(["eval", str(bad)]) == 1
+    assert capsys.readouterr().err == (
+        f"tgraph eval: error: {bad}: layer 1 (Dense) of the spec: Dense: `units` (=-10) must be "
+        "a positive integer; the file is damaged or was written by another tgraph version; "
+        "save the model again\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "RUN", "nothing.png"], "nothing.png: no such file or directory; expected a .npz "
+                                        "or .npy array of images, a PNG, or a directory of PNGs"),
+    (["predict", "RUN", "SMALL_PNG"], "small.png: the image is 14x14 pixels (height x width), the "
+                                      "model needs 28x28; resize it first"),
+    (["predict", "RUN", "DIGITS", "--out", "pred.txt"], "--out 'pred.txt': use a .csv, .json or "
+                                                        ".npz file name"),
+    (["eval", "RUN", "--data", "nope.npz"], "nope.npz: no such file or directory; expected a .npz "
+                                            "file (x_train, y_train, x_test, y_test), the "
+                                            "tutorials' mnist.pkl.gz, or a directory of the four "
+                                            "MNIST IDX files"),
+])
+def test_input_errors_exit_1(args, message, logreg_run, tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    Image.new("L", (14, 14)).save("small.png")
+    np.savez("digits.npz", x=np.zeros((2, 28, 28), np.uint8))
+    replace = {"RUN": str(logreg_run), "SMALL_PNG": "small.png", "DIGITS": "digits.npz"}
+    assert main([replace.get(a, a) for a in args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tgraph {args[0]}: error: ") and err.rstrip().endswith(message)
+    assert not (tmp_path / "pred.txt").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "x.py", "--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
+    (["train", "x.py", "--lr", "-1"], "argument --lr: expected a number > 0, got '-1'"),
+    (["train", "x.py", "--batch-size", "ten"],
+     "argument --batch-size: expected a positive integer, got 'ten'"),
+    (["eval", "m.tgraph", "--valid-fraction", "1.5"],
+     "argument --valid-fraction: expected a fraction in (0, 1), got '1.5'"),
+    (["predict", "m.tgraph"], "the following arguments are required: input"),
+])
+def test_bad_arguments_say_what_is_wrong(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.rstrip().endswith(f"error: {message}")

@@ -178,18 +178,20 @@ def _run_predict(args):
 
 
 def _run_summary(args):
+    from tgraph.modelfile import layers_from_spec, read_model_file
+    from tgraph.specfile import load_spec
     from tgraph.summary import summary
 
     if args.spec.endswith(".py"):
-        from tgraph.specfile import load_spec
-
-        print(summary(list(load_spec(args.spec).model)))
-        return
-    from tgraph.modelfile import read_model_file
-    from tgraph.serialize import from_json
-
-    content = read_model_file(_model_path(args.spec))
-    print(summary(from_json(content.spec["layers"])))
+        experiment = load_spec(args.spec)
+        layers, where = list(experiment.model), experiment.source
+    else:
+        content = read_model_file(_model_path(args.spec))
+        layers, where = layers_from_spec(content.spec, content.path), content.path
+    try:
+        print(summary(layers))
+    except TGraphError as err:
+        raise type(err)(f"{where}: {err}") from None
 
 
 def main(argv=None):

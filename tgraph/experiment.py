@@ -58,7 +58,7 @@ class Experiment:
     Attributes:
         model: tuple of layer specs.
         loss: loss name (``"nll"`` for classifiers).
-        optimizer: optimizer object or name.
+        optimizer: optimizer object, class or registered name (turned into an object).
         regularization: model-wide L1/L2.
         training: a :class:`Training`.
         callbacks: callbacks added to the run (early stopping, schedules, ...).
@@ -71,7 +71,7 @@ class Experiment:
 
     model: tuple = attrs.field(converter=tuple)
     loss: str = "nll"
-    optimizer: object = attrs.field(factory=SGD)
+    optimizer: object = attrs.field(factory=SGD, converter=get_optimizer)
     regularization: Regularization = attrs.field(factory=Regularization)
     training: Training = attrs.field(factory=Training)
     callbacks: tuple = attrs.field(default=(), converter=tuple)
@@ -82,8 +82,15 @@ class Experiment:
     description: str = ""
 
     def build_model(self, mode=None):
-        """A freshly initialised :class:`tgraph.Model` for this experiment."""
-        return Model(list(self.model), loss=self.loss, optimizer=get_optimizer(self.optimizer),
+        """A freshly initialised :class:`tgraph.Model` for this experiment.
+
+        The model gets its own copy of an attrs optimizer (fresh learning rate and
+        state), so that building twice never shares optimizer state between models.
+        """
+        optimizer = self.optimizer
+        if attrs.has(type(optimizer)):
+            optimizer = attrs.evolve(optimizer)
+        return Model(list(self.model), loss=self.loss, optimizer=optimizer,
                      regularization=self.regularization, seed=self.seed, mode=mode)
 
     def trainer(self, model, extra_callbacks=()):

@@ -15,20 +15,22 @@ code. ``unzip -p model.tgraph tgraph.json`` shows the spec.
 import io
 import json
 import zipfile
+import zlib
 
 import attrs
 import numpy as np
 
-from tgraph.errors import ModelFileError
+from tgraph.errors import ModelFileError, TGraphError
 from tgraph.fileio import atomic_write
 from tgraph.serialize import from_json, to_json
 
 __all__ = ["ModelFile", "save_model", "read_model_file", "load_model", "model_spec",
-           "FORMAT", "FORMAT_VERSION"]
+           "model_from_spec", "layers_from_spec", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "tgraph-model"
 FORMAT_VERSION = 1
 _ARRAY_KEY = "__array__"
+_DAMAGED = "the file is damaged or was written by another tgraph version; save the model again"
 
 
 @attrs.frozen
@@ -142,14 +144,28 @@ def _read_header(zf, path):
         raise ModelFileError(f"{path}: not a tgraph model file (no tgraph.json inside)") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise ModelFileError(f"{path}: tgraph.json is not valid JSON ({err})") from None
-    if header.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: format is {header.get('format')!r}, expected {FORMAT!r}")
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        found = header.get("format") if isinstance(header, dict) else type(header).__name__
+        raise ModelFileError(f"{path}: format is {found!r}, expected {FORMAT!r}")
     if header.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(
             f"{path}: written by a newer tgraph (format version {header['format_version']}, "
             f"this one reads {FORMAT_VERSION}); upgrade tgraph"
         )
+    if not isinstance(header.get("spec"), dict):
+        raise ModelFileError(f"{path}: tgraph.json has no `spec` object; {_DAMAGED}")
     return header
+
+
+def _read_training(zf, path):
+    if "training.json" not in zf.namelist():
+        return None
+    try:
+        state = json.loads(zf.read("training.json"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{path}: training.json is not valid JSON ({err}); {_DAMAGED}"
+                             ) from None
+    return _unpack(state, zf, path)
 
 
 def read_model_file(path):
@@ -165,15 +181,13 @@ def read_model_file(path):
             header = _read_header(zf, path)
             weights = {n[len("weights/"):-len(".npy")]: _read_array(zf, n, path)
                        for n in zf.namelist() if n.startswith("weights/")}
-            training = None
-            if "training.json" in zf.namelist():
-                training = _unpack(json.loads(zf.read("training.json")), zf, path)
+            training = _read_training(zf, path)
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such model file") from None
     except IsADirectoryError:
         raise ModelFileError(f"{path}: is a directory; give the model file inside it "
                              "(e.g. model.tgraph)") from None
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as err:
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as err:
         raise ModelFileError(f"{path}: not a readable tgraph model file ({err}); "
                              "it may be truncated or corrupt") from None
     return ModelFile(path, header["spec"], header.get("meta", {}), weights, training)
@@ -188,27 +202,74 @@ def load_model(path, *, mode=None):
 
     Returns:
         A :class:`tgraph.Model` that predicts exactly as the saved one.
+
+    Raises:
+        ModelFileError: the file is unreadable, or its spec or weights do not make a
+            model; the message names the file.
     """
     content = read_model_file(path)
     model = model_from_spec(content.spec, mode=mode, path=content.path)
-    model.set_weights(content.weights)
+    try:
+        model.set_weights(content.weights)
+    except ModelFileError as err:
+        raise ModelFileError(f"{content.path}: {err}") from None
     model.meta = content.meta
     return model
 
 
+def layers_from_spec(spec, path="<spec>"):
+    """The layer specs of a JSON spec dict (see :func:`model_spec`), rebuilt and validated.
+
+    Args:
+        spec: the ``spec`` dict of a model file.
+        path: the file, named in messages.
+
+    Returns:
+        List of layer specs.
+
+    Raises:
+        ModelFileError: no layer list, or a layer that cannot be rebuilt; the message
+            names the file and the layer (index and type).
+    """
+    layers = spec.get("layers") if isinstance(spec, dict) else None
+    if not isinstance(layers, list) or not layers:
+        raise ModelFileError(f"{path}: the spec has no list of layers (got {layers!r}); "
+                             f"{_DAMAGED}")
+    return [_layer_from_json(i, data, path) for i, data in enumerate(layers)]
+
+
+def _layer_from_json(index, data, path):
+    kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+    try:
+        return from_json(data)
+    except TGraphError as err:
+        raise ModelFileError(f"{path}: layer {index} ({kind}) of the spec: "
+                             f"{str(err).rstrip('.')}; {_DAMAGED}") from None
+
+
 def model_from_spec(spec, *, mode=None, path="<spec>"):
-    """A freshly initialised :class:`tgraph.Model` from a JSON spec dict."""
+    """A freshly initialised :class:`tgraph.Model` from a JSON spec dict.
+
+    Raises:
+        ModelFileError: the spec lacks a field, or does not build a model; the message
+            names the file and, for a bad layer, its index and type.
+    """
     from tgraph.model import Model
 
+    layers = layers_from_spec(spec, path)
     try:
-        layers = from_json(spec["layers"])
         optimizer = spec.get("optimizer")
         try:
             optimizer = from_json(optimizer) if optimizer else "sgd"
-        except ModelFileError:
+        except TGraphError:
             optimizer = "sgd"  # a hand-written optimizer: the spec file has it
         regularization = from_json(spec.get("regularization")) if spec.get("regularization") else None
         return Model(layers, loss=spec["loss"], optimizer=optimizer, regularization=regularization,
                      seed=spec["seed"], dtype=spec["dtype"], mode=mode)
     except KeyError as err:
-        raise ModelFileError(f"{path}: the spec lacks {err}") from None
+        raise ModelFileError(f"{path}: the spec lacks {err}; {_DAMAGED}") from None
+    except ModelFileError:
+        raise
+    except TGraphError as err:
+        raise ModelFileError(f"{path}: the spec does not build a model: "
+                             f"{str(err).rstrip('.')}; {_DAMAGED}") from None

@@ -13,7 +13,7 @@ import time
 import attrs
 
 from tgraph.callbacks import CSVLogger, JSONLinesLogger, ModelCheckpoint, ProgressLogger
-from tgraph.errors import ConfigError, ModelFileError
+from tgraph.errors import ConfigError, ModelFileError, TGraphError
 from tgraph.fileio import write_json
 from tgraph.modelfile import read_model_file, save_model
 from tgraph.optim.base import get_optimizer
@@ -44,6 +44,13 @@ def _check_fresh(out_dir):
 
 
 def _with_cli_options(experiment, args):
+    """Apply ``--optimizer``, then ``--set``, ``--epochs``, ``--batch-size``, ``--seed``, ``--lr``.
+
+    ``--optimizer`` comes first so that ``--set optimizer.momentum=...`` tunes the new
+    optimizer; ``--lr`` comes last and wins over ``--set optimizer.learning_rate``.
+    """
+    if args.optimizer:
+        experiment = attrs.evolve(experiment, optimizer=get_optimizer(args.optimizer))
     overrides = list(args.set)
     if args.epochs:
         overrides.append(f"training.max_epochs={args.epochs}")
@@ -52,10 +59,7 @@ def _with_cli_options(experiment, args):
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     experiment = apply_overrides(experiment, overrides)
-    if args.optimizer:
-        kwargs = {"learning_rate": args.lr} if args.lr else {}
-        experiment = attrs.evolve(experiment, optimizer=get_optimizer(args.optimizer, **kwargs))
-    elif args.lr:
+    if args.lr:
         optimizer = get_optimizer(experiment.optimizer)
         if not attrs.has(type(optimizer)):
             raise ConfigError(f"--lr: the optimizer {type(optimizer).__name__} has no "
@@ -93,6 +97,14 @@ def _load_checkpoint(resume_dir, experiment):
     return content
 
 
+def _build_model(experiment, mode):
+    """The experiment's model; a spec that does not build names the spec file."""
+    try:
+        return experiment.build_model(mode=mode)
+    except TGraphError as err:
+        raise type(err)(f"{experiment.source}: {err}") from None
+
+
 def _record(out_dir, experiment):
     write_json(os.path.join(out_dir, "spec.json"), to_json(attrs.evolve(experiment, source="")))
     if os.path.isfile(experiment.source):
@@ -124,12 +136,12 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
     if isinstance(experiment, (str, os.PathLike)):
         experiment = load_spec(experiment)
     checkpoint = _load_checkpoint(resume, experiment) if resume else None
+    model = _build_model(experiment, mode)
     dataset = load_dataset(data or experiment.data,
                            valid_fraction=valid_fraction or experiment.valid_fraction,
                            download=download)
     os.makedirs(out_dir, exist_ok=True)
     _record(out_dir, experiment)
-    model = experiment.build_model(mode=mode)
     meta = {"spec": os.path.basename(experiment.source), "data": dataset.source}
     checkpointer = ModelCheckpoint(out_dir, meta=meta)
     logs = [CSVLogger(os.path.join(out_dir, "log.csv")),

@@ -101,7 +101,7 @@ def parse_override(text):
 def _fields(obj):
     if attrs.has(type(obj)):
         return [f.name for f in attrs.fields(type(obj)) if f.init and not f.name.startswith("_")]
-    return sorted(k for k in vars(obj) if not k.startswith("_"))
+    return sorted(k for k in getattr(obj, "__dict__", {}) if not k.startswith("_"))
 
 
 def _replace(obj, path, value, done):
@@ -119,7 +119,7 @@ def _replace(obj, path, value, done):
     names = _fields(obj)
     if head not in names:
         raise ConfigError(f"--set {where}: {type(obj).__name__} has no field {head!r}; "
-                          f"fields: {', '.join(names)}")
+                          f"fields: {', '.join(names) or 'none'}")
     new = _replace(getattr(obj, head), rest, value, done + [head])
     if attrs.has(type(obj)):
         try:
