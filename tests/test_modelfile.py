@@ -119,3 +119,127 @@ def test_atomic_write_keeps_old_file_on_crash(tmp_path):
             raise RuntimeError("crash")
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["f.bin"]
+
+
+# --- atomic writes -----------------------------------------------------------------------------
+
+
+def test_crash_while_saving_keeps_the_old_model_file(trained, tmp_path, monkeypatch):
+    import tgraph.modelfile
+
+    model, good = trained
+    path = tmp_path / "model.tgraph"
+    path.write_bytes(good.read_bytes())
+    calls = []
+    real = tgraph.modelfile._write_array
+
+    def crash_on_second_array(zf, name, array):
+        calls.append(name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # e.g. Ctrl-C half-way through the weights
+        real(zf, name, array)
+
+    monkeypatch.setattr(tgraph.modelfile, "_write_array", crash_on_second_array)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(model, path, meta={"note": "new"})
+    assert len(calls) == 2
+    assert path.read_bytes() == good.read_bytes()
+    assert os.listdir(tmp_path) == ["model.tgraph"]  # no temporary file left behind
+
+
+def test_unserialisable_metadata_leaves_no_file(trained, tmp_path):
+    model, _ = trained
+    with pytest.raises(TypeError):
+        save_model(model, tmp_path / "m.tgraph", meta={"bad": object()})
+    assert os.listdir(tmp_path) == []
+
+
+def test_written_files_get_the_usual_permissions(trained, tmp_path):
+    from tgraph.fileio import write_json
+
+    model, _ = trained
+    umask = os.umask(0o022)
+    try:
+        save_model(model, tmp_path / "m.tgraph")
+        write_json(tmp_path / "metrics.json", {"a": 1})
+    finally:
+        os.umask(umask)
+    for name in ("m.tgraph", "metrics.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
+# --- damaged files -----------------------------------------------------------------------------
+
+
+def rewrite(good, bad, edit):
+    """Copy the archive ``good`` to ``bad``, passing each member through ``edit(name, data)``."""
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            data = edit(name, src.read(name))
+            if data is not None:
+                dst.writestr(name, data)
+    return bad
+
+
+def test_garbled_weights_member(trained, tmp_path):
+    _, good = trained
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as zf:
+        info = zf.getinfo("weights/2_dense/W.npy")
+    start = info.header_offset + 30 + len(info.filename) + 200
+    data[start:start + 64] = bytes(64)  # zero a block inside the compressed weights
+    path = tmp_path / "garbled.tgraph"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"garbled.tgraph: not a readable tgraph model file "
+                                             r"\(.*\); it may be truncated or corrupt"):
+        read_model_file(path)
+
+
+def test_missing_weight_and_edited_spec(trained, tmp_path):
+    _, good = trained
+    bad = rewrite(good, tmp_path / "no_w.tgraph",
+                  lambda n, d: None if n == "weights/3_dense/W.npy" else d)
+    with pytest.raises(ModelFileError) as err:
+        load_model(bad)
+    assert str(err.value) == (f"{bad}: parameter names do not match the model: missing "
+                              "['3_dense/W'], unexpected []; was the file saved from another spec?")
+
+    def edit_spec(name, data):
+        if name != "tgraph.json":
+            return data
+        header = json.loads(data)
+        header["spec"]["loss"] = "hinge"
+        return json.dumps(header)
+
+    bad = rewrite(good, tmp_path / "loss.tgraph", edit_spec)
+    with pytest.raises(ModelFileError, match=rf"^{bad}: the spec does not build a model: unknown "
+                                             r"loss 'hinge'; expected one of: .*; the file is "
+                                             r"damaged or was written by another tgraph version"):
+        load_model(bad)
+
+
+def test_header_without_spec_and_bad_training_json(trained, tmp_path):
+    _, good = trained
+    bad = rewrite(good, tmp_path / "nospec.tgraph", lambda n, d: json.dumps(
+        {k: v for k, v in json.loads(d).items() if k != "spec"}) if n == "tgraph.json" else d)
+    with pytest.raises(ModelFileError, match=rf"^{bad}: tgraph.json has no `spec` object"):
+        read_model_file(bad)
+    bad = tmp_path / "ckpt.tgraph"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+        dst.writestr("training.json", b"{not json")
+    with pytest.raises(ModelFileError, match=rf"^{bad}: training.json is not valid JSON"):
+        read_model_file(bad)
+
+
+def test_model_file_has_no_pickle_opcodes(trained):
+    """No member of the archive is a pickle (protocol 2+ pickles start with 0x80)."""
+    _, path = trained
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            data = zf.read(name)
+            assert not data.startswith(b"\x80"), name
+            if name.endswith(".npy"):
+                header = data[:128].decode("latin1")
+                assert "'descr': '<f4'" in header and "|O" not in header, name

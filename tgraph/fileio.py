@@ -2,7 +2,9 @@
 
 Everything tgraph writes that a user keeps (model files, checkpoints, metrics) is
 written to a temporary file in the same directory, flushed to disk, then renamed over
-the target with ``os.replace`` (atomic on POSIX and Windows).
+the target with ``os.replace`` (atomic on POSIX and Windows). The file gets the
+permissions a plain ``open(path, "w")`` would give it (``0o666`` minus the umask), not
+the owner-only ``0o600`` of the temporary file.
 """
 
 import contextlib
@@ -33,12 +35,20 @@ def atomic_write(path, mode="wb"):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+def _new_file_mode():
+    """``0o666`` minus the process umask: the mode ``open()`` gives a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_directory(directory):
