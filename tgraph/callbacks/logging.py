@@ -7,8 +7,10 @@ import sys
 
 from tgraph.callbacks.base import Callback
 from tgraph.errors import TrainingError
+from tgraph.optim.base import learning_rate_of
 
-__all__ = ["History", "CSVLogger", "JSONLinesLogger", "ProgressLogger", "TerminateOnNaN"]
+__all__ = ["History", "CSVLogger", "CSV_COLUMNS", "JSONLinesLogger", "ProgressLogger",
+           "TerminateOnNaN"]
 
 
 class History(Callback):
@@ -43,26 +45,53 @@ class _FileLogger(Callback):
 
     def __init__(self, path):
         self.path = path
+        self._file = None
 
     def on_train_begin(self, logs=None):
         mode = "a" if self.trainer.resumed else "w"
         self._file = open(self.path, mode, newline="", encoding="utf-8")
 
     def on_train_end(self, logs=None):
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+# Columns every CSV log has, whether or not the first epoch produced them (an epoch
+# without validation has no valid_error, a TutorialPatience epoch without a new best no
+# test_error).
+CSV_COLUMNS = ("epoch", "iteration", "loss", "lr", "valid_loss", "valid_error", "test_error",
+               "time_s", "samples_per_s")
 
 
 class CSVLogger(_FileLogger):
-    """One CSV row per epoch; columns are fixed by the first epoch's keys."""
+    """One CSV row per epoch.
 
-    _writer = None
+    The columns are the first epoch's keys followed by those of :data:`CSV_COLUMNS` it
+    lacks (empty cells where an epoch has no value); a resumed run appends rows under
+    the header already in the file.
+    """
+
+    def on_train_begin(self, logs=None):
+        header = self._existing_header() if self.trainer.resumed else None
+        super().on_train_begin(logs)
+        self._writer = None if header is None else self._make_writer(header)
+
+    def _existing_header(self):
+        try:
+            with open(self.path, newline="", encoding="utf-8") as f:
+                return next(csv.reader(f), None)
+        except FileNotFoundError:
+            return None
+
+    def _make_writer(self, fieldnames):
+        return csv.DictWriter(self._file, fieldnames=fieldnames, extrasaction="ignore",
+                              restval="")
 
     def on_epoch_end(self, epoch, logs=None):
         if self._writer is None:
-            self._writer = csv.DictWriter(self._file, fieldnames=list(logs), extrasaction="ignore",
-                                          restval="")
-            if not self.trainer.resumed or self._file.tell() == 0:
-                self._writer.writeheader()
+            self._writer = self._make_writer([*logs, *(k for k in CSV_COLUMNS if k not in logs)])
+            self._writer.writeheader()
         self._writer.writerow(logs)
         self._file.flush()
 
@@ -84,16 +113,24 @@ def _fmt(key, value):
 class ProgressLogger(Callback):
     """Progress: a tqdm bar per epoch on a terminal, else one line per epoch.
 
+    The bar is drawn on standard error and only when it is a terminal, so logs
+    redirected to a file or captured by a test hold the epoch lines only.
+
     Args:
         every: print one line every ``every`` epochs when not on a terminal.
-        stream: where lines go (default ``sys.stdout``); ``None`` silences it.
+        stream: where lines go (default: ``sys.stdout`` at the time of printing);
+            ``None`` silences the callback.
     """
 
     KEYS = ("loss", "valid_error", "valid_loss", "test_error", "lr", "time_s")
+    STDOUT = "stdout"
 
-    def __init__(self, every=1, stream=sys.stdout):
+    def __init__(self, every=1, stream=STDOUT):
         self.every, self.stream = every, stream
         self._bar = None
+
+    def _output(self):
+        return sys.stdout if self.stream == self.STDOUT else self.stream
 
     def _use_bar(self):
         if self.stream is None or not getattr(sys.stderr, "isatty", lambda: False)():
@@ -121,16 +158,20 @@ class ProgressLogger(Callback):
         last = self.trainer.stop_training or epoch == self.trainer.max_epochs
         if self.stream is not None and (epoch % self.every == 0 or last):
             parts = [_fmt(k, logs[k]) for k in self.KEYS if logs.get(k) is not None]
-            print(f"epoch {epoch:4d}  " + "  ".join(parts), file=self.stream, flush=True)
+            print(f"epoch {epoch:4d}  " + "  ".join(parts), file=self._output(), flush=True)
 
 
 class TerminateOnNaN(Callback):
-    """Stops training with a :class:`TrainingError` when the loss is NaN or infinite."""
+    """Stops training with a :class:`TrainingError` when the loss is NaN or infinite.
+
+    The message names the epoch (1-based), the minibatch within it (0-based) and the
+    iteration, and gives the current learning rate.
+    """
 
     def on_batch_end(self, iteration, logs=None):
         loss = logs["loss"]
         if not math.isfinite(loss):
-            lr = logs.get("lr")
+            lr = learning_rate_of(getattr(self.trainer.model, "optimizer", None))
             hint = f" (now {lr:g})" if lr is not None else ""
             raise TrainingError(
                 f"training loss became {loss} at epoch {logs['epoch']}, batch {logs['batch']} "

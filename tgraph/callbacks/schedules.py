@@ -23,6 +23,12 @@ def _positive_int(instance, attribute, value):
                           "a positive integer")
 
 
+def _non_negative(instance, attribute, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"{type(instance).__name__}: `{attribute.name}` (={value!r}) must be "
+                          "a number >= 0")
+
+
 class _EpochSchedule(Callback):
     """Sets ``lr = initial * factor(epoch)`` at the start of every epoch."""
 
@@ -76,8 +82,8 @@ class ReduceLROnPlateau(Callback):
     patience: int = attrs.field(default=5, validator=_positive_int)
     min_delta: float = 0.0
     mode: str = "min"
-    min_lr: float = 0.0
-    cooldown: int = 0
+    min_lr: float = attrs.field(default=0.0, validator=_non_negative)
+    cooldown: int = attrs.field(default=0, validator=_non_negative)
     tracker: Monitor = attrs.field(init=False)
     wait: int = attrs.field(init=False, default=0)
     cooling: int = attrs.field(init=False, default=0)
