@@ -138,11 +138,20 @@ def _fetch(url, target, expected, timeout):
 
 def _copy_hashing(source, destination):
     """Copy gzip data from ``source`` to ``destination``; sha256 of the uncompressed bytes."""
-    digest = _GunzipDigest()
+    digest, received = _GunzipDigest(), 0
     for chunk in iter(lambda: source.read(_CHUNK), b""):
         destination.write(chunk)
         digest.update(chunk)
+        received += len(chunk)
+    _check_complete(source, received)
     return digest.hexdigest()
+
+
+def _check_complete(response, received):
+    """A connection closed early ends the reads quietly: compare with Content-Length."""
+    announced = getattr(response, "headers", {}).get("Content-Length", "")
+    if announced.isdigit() and received < int(announced):
+        raise _FetchError(f"the transfer was interrupted after {received} of {announced} bytes")
 
 
 def content_sha256(path):
