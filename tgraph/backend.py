@@ -3,7 +3,8 @@
 The default, ``"NUMBA"``, is PyTensor's Numba backend with its BLAS rewrites switched
 back on (PyTensor disables them for Numba because it has no Numba code for the ops
 they create; :mod:`tgraph.ops.blas` provides it). This fuses an SGD step with weight
-decay into one in-place GEMM, as Theano did. ``TGRAPH_MODE`` or the ``mode`` argument
+decay into one in-place GEMM, as Theano did; ``Dot22Scalar`` is formed only where it
+does not compute a product twice (see :mod:`tgraph.ops.blas`). ``TGRAPH_MODE`` or the ``mode`` argument
 of the model chooses another mode: ``PYTENSOR_NUMBA`` (PyTensor's own Numba mode),
 ``FAST_RUN`` (C backend), ``JAX``, ``FAST_COMPILE`` (Python).
 """
@@ -39,7 +40,11 @@ _NUMBA = None
 def _numba_mode():
     global _NUMBA
     if _NUMBA is None:
-        _NUMBA = Mode(TGraphNumbaLinker(), RewriteDatabaseQuery(include=["fast_run", "numba"]))
+        from tgraph.ops.blas import DOT22SCALAR_REWRITE, TGRAPH_REWRITES_TAG
+
+        query = RewriteDatabaseQuery(include=["fast_run", "numba", TGRAPH_REWRITES_TAG],
+                                     exclude=[DOT22SCALAR_REWRITE])
+        _NUMBA = Mode(TGraphNumbaLinker(), query)
     return _NUMBA
 
 

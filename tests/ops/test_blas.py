@@ -65,3 +65,59 @@ def test_empty_inner_dimension():
     a, b = pt.matrix("a"), pt.matrix("b")
     f = _compile([a, b], pt.dot(a, b))
     np.testing.assert_array_equal(f(np.zeros((3, 0)), np.zeros((0, 2))), np.zeros((3, 2)))
+
+
+def _products(fn):
+    from pytensor.tensor.blas import Dot22, Dot22Scalar
+
+    return [n for n in fn.maker.fgraph.apply_nodes
+            if isinstance(n.op, (Dot22, Dot22Scalar, Gemm))]
+
+
+def test_product_read_twice_is_computed_once():
+    # RMSprop reads the weight gradient as lr * g and as g ** 2: PyTensor's own rewrite
+    # makes that a Dot22Scalar plus a Dot22 (the product twice); tgraph's mode must not.
+    w = pytensor.shared(RNG.normal(size=(30, 20)).astype(np.float32), name="w")
+    acc = pytensor.shared(np.zeros((30, 20), np.float32), name="acc")
+    x, d = pt.matrix("x", dtype="float32"), pt.matrix("d", dtype="float32")
+    g = pt.dot(x.T, d)
+    acc_new = np.float32(0.9) * acc + np.float32(0.1) * pt.sqr(g)
+    f = _compile([x, d], [], updates=[(acc, acc_new),
+                                      (w, w - np.float32(0.01) * g / pt.sqrt(acc_new + np.float32(1e-6)))])
+    assert len(_products(f)) == 1
+    xv, dv = RNG.normal(size=(8, 30)).astype(np.float32), RNG.normal(size=(8, 20)).astype(np.float32)
+    w0 = w.get_value()
+    f(xv, dv)
+    gv = xv.T @ dv
+    np.testing.assert_allclose(acc.get_value(), 0.1 * gv ** 2, rtol=1e-5)
+    np.testing.assert_allclose(w.get_value(), w0 - 0.01 * gv / np.sqrt(0.1 * gv ** 2 + 1e-6),
+                               rtol=1e-4, atol=1e-6)
+
+
+def test_product_read_once_still_becomes_dot22scalar():
+    from pytensor.tensor.blas import Dot22Scalar
+
+    x, d = pt.matrix("x", dtype="float32"), pt.matrix("d", dtype="float32")
+    f = _compile([x, d], np.float32(3.0) * pt.dot(x, d))
+    assert [type(n.op) for n in _products(f)] == [Dot22Scalar]
+    xv, dv = RNG.normal(size=(4, 5)).astype(np.float32), RNG.normal(size=(5, 6)).astype(np.float32)
+    np.testing.assert_allclose(f(xv, dv), 3 * xv @ dv, rtol=1e-5)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 0.75])
+def test_gemm_beta_matches_blas_beta(beta):
+    # tgraph scales z itself for beta not in (0, 1); the result must equal BLAS's own
+    # beta, which scales z the same way before adding the product.
+    from pytensor.tensor.blas import gemm_no_inplace
+    from scipy.linalg.blas import sgemm
+
+    z0 = RNG.normal(size=(9, 7)).astype(np.float32)
+    z0[0, 0] = np.nan if beta == 0 else z0[0, 0]  # beta 0 ignores z, NaN included
+    xv, yv = RNG.normal(size=(9, 4)).astype(np.float32), RNG.normal(size=(4, 7)).astype(np.float32)
+    z, x, y = (pt.matrix(n, dtype="float32") for n in "zxy")
+    a, b = pt.scalar("a", dtype="float32"), pt.scalar("b", dtype="float32")
+    f = _compile([z, a, x, y, b], gemm_no_inplace(z, a, x, y, b))
+    assert any(isinstance(n.op, Gemm) for n in f.maker.fgraph.apply_nodes)
+    want = sgemm(0.5, xv, yv, beta=beta, c=z0.copy()) if beta else 0.5 * (xv @ yv)
+    got = f(z0.copy(), np.float32(0.5), xv, yv, np.float32(beta))
+    np.testing.assert_array_equal(got, want)

@@ -7,20 +7,33 @@ Numba code for the ops they create; this module provides it (``Dot22``,
 ``Dot22Scalar``, ``Gemm``, ``Gemv``, ``Ger``), calling BLAS ``?gemm`` through Numba's
 own binding with the transpose flags that avoid copies, and
 :func:`tgraph.backend.get_mode` enables the rewrites.
+
+Two refinements over PyTensor's rewrites and Theano's ``Gemm``:
+
+* ``Dot22Scalar`` only for a product nobody else reads (:data:`DOT22SCALAR_REWRITE`).
+  PyTensor turns ``lr * dot(x.T, delta)`` into ``Dot22Scalar`` even when the plain
+  ``dot(x.T, delta)`` is also needed (RMSprop and Adam use ``lr * g`` and ``g ** 2``),
+  which computes the weight gradient twice; tgraph's mode uses this rewrite instead.
+* ``Gemm`` with ``beta`` not 0 or 1 (an SGD step with L2 decay) scales ``z`` in a
+  Numba loop, then calls BLAS with ``beta = 1``: the same products, but OpenBLAS's own
+  ``beta`` pass is three times slower than the loop ((784, 500) float32: 50 us, 16 us).
 """
 
 import numba
 import numpy as np
 from numba.core import types
 from numba.np.linalg import _BLAS
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
-from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, Ger
+from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, Ger, _dot22
+from pytensor.tensor.math import mul
+from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scalar
 
-__all__ = ["gemm_kernel"]
+__all__ = ["gemm_kernel", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG"]
 
 _JIT = {"cache": True, "no_cpython_wrapper": False, "error_model": "numpy"}
 _KINDS = {"float32": ord("s"), "float64": ord("d")}
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def _xxgemm(dtype):
@@ -72,6 +85,26 @@ def make_gemm(dtype):
 
 _GEMMS = {}
 
+DOT22SCALAR_REWRITE = "local_dot22_to_dot22scalar"  # PyTensor's, replaced in tgraph's mode
+TGRAPH_REWRITES_TAG = "tgraph_blas"  # selects the rewrites below
+
+
+@node_rewriter([mul])
+def local_dot22_to_dot22scalar_single_client(fgraph, node):
+    """PyTensor's ``mul(scalar, Dot22) -> Dot22Scalar``, unless the Dot22 has other clients."""
+    for x in node.inputs:
+        if x.owner is not None and x.owner.op == _dot22 and len(fgraph.clients[x]) > 1:
+            return False
+    return local_dot22_to_dot22scalar.transform(fgraph, node)
+
+
+blas_optdb.register(
+    "tgraph_dot22_to_dot22scalar",
+    dfs_rewriter(local_dot22_to_dot22scalar_single_client),
+    TGRAPH_REWRITES_TAG,
+    position=12,
+)
+
 
 def gemm_kernel(dtype):
     """The cached njit gemm for ``dtype`` (``"float32"`` or ``"float64"``)."""
@@ -117,8 +150,10 @@ def _numba_dot22scalar(op, node, **kwargs):
 
 @register_funcify_and_cache_key(Gemm)
 def _numba_gemm(op, node, **kwargs):
-    gemm = gemm_kernel(node.outputs[0].type.dtype)
+    dtype = node.outputs[0].type.dtype
+    gemm = gemm_kernel(dtype)
     inplace = op.inplace
+    one = np.dtype(dtype).type(1)
 
     @numba.njit(**_JIT)
     def gemm_op(z, a, x, y, b):
@@ -130,7 +165,9 @@ def _numba_gemm(op, node, **kwargs):
         beta = b.item()
         if beta == 0:
             z[...] = 0  # BLAS ignores z when beta == 0, but NaN * 0 must not leak
-        gemm(a.item(), x, y, beta, z)
+        elif beta != 1:
+            z *= beta  # what OpenBLAS's beta pass computes, three times faster
+        gemm(a.item(), x, y, one, z)
         return z
 
     return gemm_op, _key(op, node, "gemm")
