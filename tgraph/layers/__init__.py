@@ -1,8 +1,10 @@
 """Layer specs: frozen attrs classes, one family per module."""
 
 from tgraph.layers.base import ApplyContext, Layer, ParamSpec
+from tgraph.layers.conv import Conv2D
 from tgraph.layers.core import Activation, Dense, Flatten, Input, Reshape
 from tgraph.layers.noise import Dropout
+from tgraph.layers.pool import AvgPool2D, MaxPool2D
 
 __all__ = [
     "Layer",
@@ -14,4 +16,7 @@ __all__ = [
     "Dropout",
     "Flatten",
     "Reshape",
+    "Conv2D",
+    "MaxPool2D",
+    "AvgPool2D",
 ]

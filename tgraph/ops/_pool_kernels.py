@@ -1,0 +1,130 @@
+"""Numba kernels of 2-D max and average pooling (NCHW) and their gradients.
+
+Window ``(i, j)`` covers rows ``[i * sh, min(i * sh + kh, H))`` and columns
+``[j * sw, min(j * sw + kw, W))``: windows cut by the border (``ignore_border=False``)
+pool over the values that exist, and average pooling divides by their number. The
+output size ``(oh, ow)`` is decided by the caller (see :func:`tgraph.ops.pool.pool_output_size`).
+The planes ``(n, c)`` are processed in parallel.
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+__all__ = ["max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad"]
+
+# PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
+_FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
+OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False, "cache": True}
+PARALLEL = dict(OPTIONS, parallel=True)
+
+
+@numba.njit(**OPTIONS)
+def _span(i, stride, size, limit):
+    start = i * stride
+    return start, min(start + size, limit)
+
+
+@numba.njit(**OPTIONS)
+def _windows_reaching(column, stride, n_windows, width):
+    """How many windows ``j`` (from 0) have column ``j * stride + column`` inside ``width``."""
+    if column >= width:
+        return 0
+    return min(n_windows, (width - 1 - column) // stride + 1)
+
+
+@numba.njit(**OPTIONS)
+def _is_max(value, best):
+    return value == best or (best != best and value != value)
+
+
+@numba.njit(**OPTIONS)
+def _max_row(plane, r0, r1, kw, sw, out_row):
+    """``out_row[j]`` = max (NaN if any) of rows ``[r0, r1)`` of window column ``j`` of ``plane``."""
+    ow, w = out_row.shape[0], plane.shape[1]
+    for j in range(ow):
+        out_row[j] = plane[r0, j * sw]
+    for r in range(r0, r1):
+        for dc in range(kw):
+            for j in range(_windows_reaching(dc, sw, ow, w)):
+                value = plane[r, j * sw + dc]
+                best = out_row[j]
+                out_row[j] = value if (value > best or value != value) else best
+
+
+@numba.njit(**PARALLEL)
+def max_pool(x, kh, kw, sh, sw, oh, ow):
+    """``out[n, c, i, j] = max`` of window ``(i, j)`` of ``x[n, c]`` (NaN if it holds one)."""
+    n_img, channels, h, w = x.shape
+    out = np.empty((n_img, channels, oh, ow), x.dtype)
+    for q in prange(n_img * channels):
+        n, c = q // channels, q % channels
+        for i in range(oh):
+            r0, r1 = _span(i, sh, kh, h)
+            _max_row(x[n, c], r0, r1, kw, sw, out[n, c, i])
+    return out
+
+
+@numba.njit(**PARALLEL)
+def max_pool_grad(x, out, gz, kh, kw, sh, sw):
+    """Gradient of :func:`max_pool` wrt ``x``, given its output ``out``.
+
+    Each ``gz[n, c, i, j]`` goes to the first position (row-major) of window ``(i, j)``
+    holding the maximum; overlapping windows add up.
+    """
+    n_img, channels, h, w = x.shape
+    oh, ow = gz.shape[2], gz.shape[3]
+    gx = np.zeros_like(x)
+    done = np.empty((n_img * channels, ow), np.bool_)
+    for q in prange(n_img * channels):
+        n, c = q // channels, q % channels
+        for i in range(oh):
+            r0, r1 = _span(i, sh, kh, h)
+            done[q, :] = False
+            for r in range(r0, r1):
+                for dc in range(kw):
+                    for j in range(_windows_reaching(dc, sw, ow, w)):
+                        col = j * sw + dc
+                        if not done[q, j] and _is_max(x[n, c, r, col], out[n, c, i, j]):
+                            gx[n, c, r, col] += gz[n, c, i, j]
+                            done[q, j] = True
+    return gx
+
+
+@numba.njit(**PARALLEL)
+def avg_pool(x, kh, kw, sh, sw, oh, ow):
+    """``out[n, c, i, j]`` = mean of the values of window ``(i, j)`` of ``x[n, c]``."""
+    n_img, channels, h, w = x.shape
+    out = np.zeros((n_img, channels, oh, ow), x.dtype)
+    for q in prange(n_img * channels):
+        n, c = q // channels, q % channels
+        for i in range(oh):
+            r0, r1 = _span(i, sh, kh, h)
+            for r in range(r0, r1):
+                for dc in range(kw):
+                    for j in range(_windows_reaching(dc, sw, ow, w)):
+                        out[n, c, i, j] += x[n, c, r, j * sw + dc]
+            for j in range(ow):
+                c0, c1 = _span(j, sw, kw, w)
+                out[n, c, i, j] /= (r1 - r0) * (c1 - c0)
+    return out
+
+
+@numba.njit(**PARALLEL)
+def avg_pool_grad(gz, h, w, kh, kw, sh, sw):
+    """Gradient of :func:`avg_pool` wrt its ``(N, C, h, w)`` input."""
+    n_img, channels, oh, ow = gz.shape
+    gx = np.zeros((n_img, channels, h, w), gz.dtype)
+    for q in prange(n_img * channels):
+        n, c = q // channels, q % channels
+        share = np.empty(ow, gz.dtype)
+        for i in range(oh):
+            r0, r1 = _span(i, sh, kh, h)
+            for j in range(ow):
+                c0, c1 = _span(j, sw, kw, w)
+                share[j] = gz[n, c, i, j] / ((r1 - r0) * (c1 - c0))
+            for r in range(r0, r1):
+                for dc in range(kw):
+                    for j in range(_windows_reaching(dc, sw, ow, w)):
+                        gx[n, c, r, j * sw + dc] += share[j]
+    return gx
