@@ -270,3 +270,39 @@ def test_missing_input_exactly():
                               "e.g. Input(shape=(784,)) for flat MNIST")
     with pytest.raises(SpecError, match=r"^layer 2 \(Input\): only the first layer may be an Input"):
         tgraph.build([L.Input((3,)), L.Dense(2), L.Input((2,))])
+
+
+def test_summary_of_every_core_layer():
+    specs = [L.Input((1, 28, 28)), L.Flatten(), L.Dense(100, activation="relu", name="hidden"),
+             L.Dropout(0.5), L.Dense(20, use_bias=False), L.Activation("tanh"), L.Reshape((4, 5)),
+             L.Flatten(), L.Dense(10, activation="softmax")]
+    assert tgraph.summary(specs) == "\n".join([
+        "#  layer                 output shape       params",
+        "-  --------------------  -----------------  ------",
+        "0  Input                 (None, 1, 28, 28)       0",
+        "1  Flatten               (None, 784)             0",
+        "2  Dense, relu 'hidden'  (None, 100)        78,500",
+        "3  Dropout               (None, 100)             0",
+        "4  Dense, linear         (None, 20)          2,000",
+        "5  Activation tanh       (None, 20)              0",
+        "6  Reshape               (None, 4, 5)            0",
+        "7  Flatten               (None, 20)              0",
+        "8  Dense, softmax        (None, 10)            210",
+        "-  --------------------  -----------------  ------",
+        "total parameters: 80,710",
+    ])
+    net = tgraph.build(specs)
+    assert net.num_params() == 80_710 and net.shapes == tgraph.network.infer_shapes(specs)
+
+
+def test_flatten_and_reshape_values_in_a_compiled_model():
+    specs = [L.Input((784,)), L.Reshape((1, 28, -1)), L.Flatten(), L.Reshape((28, 28)),
+             L.Flatten(), L.Dense(10, activation="softmax", init="ones")]
+    model = tgraph.Model(specs, mode="FAST_COMPILE")
+    x = np.random.default_rng(0).uniform(size=(3, 784)).astype(np.float32)
+    probs = model.predict(x)
+    assert probs.shape == (3, 10)
+    np.testing.assert_allclose(probs, 0.1, rtol=1e-6)  # equal logits
+    layer = L.Reshape((1, 28, -1))
+    f = pytensor.function([xs := pt.matrix("x")], _apply(layer, xs, {}), mode="FAST_COMPILE")
+    np.testing.assert_array_equal(f(x.astype(np.float64)), x.reshape(3, 1, 28, 28))

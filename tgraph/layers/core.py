@@ -177,4 +177,7 @@ class Reshape(Layer):
         return (input_shape[0], *target)
 
     def apply(self, x, params, ctx):
-        return x.reshape((x.shape[0], *self.output_shape((None, *x.type.shape[1:]))[1:]))
+        known = tuple(x.type.shape[1:])
+        if None in known:  # no static shape: PyTensor infers the -1 entry at run time
+            return x.reshape((x.shape[0], *self.shape))
+        return x.reshape((x.shape[0], *self.output_shape((None, *known))[1:]))
