@@ -243,3 +243,20 @@ def test_model_file_has_no_pickle_opcodes(trained):
             if name.endswith(".npy"):
                 header = data[:128].decode("latin1")
                 assert "'descr': '<f4'" in header and "|O" not in header, name
+
+
+def test_unknown_optimizer_class_still_loads_for_prediction(trained, tmp_path, mnist):
+    """A model trained with an optimizer defined in its spec file predicts without it."""
+    model, good = trained
+
+    def edit(name, data):
+        if name != "tgraph.json":
+            return data
+        header = json.loads(data)
+        header["spec"]["optimizer"] = {"type": "MySpecFileOptimizer", "learning_rate": 0.1}
+        return json.dumps(header)
+
+    loaded = load_model(rewrite(good, tmp_path / "custom.tgraph", edit))
+    assert isinstance(loaded.optimizer, optim.SGD)
+    x = mnist["test"][0][:50]
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
