@@ -8,7 +8,9 @@ product with a given output gradient), against numpy and, if importable, PyTorch
 2 threads, and PyTensor's own ops (the expressions tgraph used before its own ops).
 Candidates are timed alternately ``--rounds`` times in this one process; each entry is
 the median time per call. Also times a dropout mask of (128, 625) (uniform draw +
-select, the graph of :func:`tgraph.ops.dropout.dropout`).
+select, the graph of :func:`tgraph.ops.dropout.dropout`), with PyTensor's own uniform
+draw from the shared generator as the ``pytensor`` reference (what tgraph drew before
+:mod:`tgraph.ops.threefry`).
 """
 
 import argparse
@@ -191,7 +193,7 @@ def bench_dropout(rounds):
     def numpy_dropout(a):
         return np.where(gen.random(a.shape, dtype=np.float32) >= DROPOUT_RATE, a * scale, 0)
 
-    candidates = {"tgraph": f, "numpy": numpy_dropout}
+    candidates = {"tgraph": f, "numpy": numpy_dropout, "pytensor": _pytensor_dropout(x)}
     try:
         import torch
         import torch.nn.functional as F
@@ -203,6 +205,20 @@ def bench_dropout(rounds):
     times = time_alternately(candidates, (a,), rounds)
     return {"function": "dropout", "shape": list(DROPOUT_SHAPE), "pass": "forward",
             **{f"{k}_us": v * 1e6 for k, v in times.items()}}
+
+
+def _pytensor_dropout(x):
+    """The dropout graph with PyTensor's uniform draw (tgraph's before Threefry)."""
+    from pytensor.tensor.random import basic as ptrb
+
+    rng = pt.random.shared_rng(np.random.default_rng(0))
+    next_rng, u = ptrb.uniform(0.0, 1.0, size=x.shape, rng=rng, dtype="float32",
+                               return_next_rng=True)
+    rate = np.float32(DROPOUT_RATE)
+    out = pt.switch(u >= rate, x * np.float32(1 / (1 - DROPOUT_RATE)), np.float32(0))
+    f = pytensor.function([x], out, updates=[(rng, next_rng)], mode=get_mode("NUMBA"))
+    f.trust_input = True
+    return f
 
 
 def format_table(rows):

@@ -23,7 +23,8 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 __all__ = ["OP_MODULES"]
 
-OP_MODULES = ("tgraph.ops.elementwise", "tgraph.ops.conv", "tgraph.ops.pool")
+OP_MODULES = ("tgraph.ops.elementwise", "tgraph.ops.conv", "tgraph.ops.pool",
+              "tgraph.ops.threefry")
 
 for _name in OP_MODULES:
     try:
