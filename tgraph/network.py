@@ -189,5 +189,13 @@ def build(specs, *, seed=1234, dtype="float32"):
     for i, layer in enumerate(specs):
         input_shape = shapes[i - 1] if i else None
         for spec in layer.param_specs(input_shape):
-            params.append(create_param(spec, layer, i, init_rng, dtype))
+            params.append(_create_labelled(spec, layer, i, init_rng, dtype))
     return Network(specs, shapes, params, dtype, RandomSource(seed), int(seed))
+
+
+def _create_labelled(spec, layer, index, rng, dtype):
+    """:func:`create_param`, with an initializer's error naming the layer and parameter."""
+    try:
+        return create_param(spec, layer, index, rng, dtype)
+    except TGraphError as err:
+        raise type(err)(f"{layer_label(index, layer)}: parameter `{spec.name}`: {err}") from None

@@ -64,6 +64,13 @@ def test_dense_after_4d_output_names_layer_and_fix():
                               "Flatten() before it, got shape (None, 1, 28, 28)")
 
 
+def test_initializer_that_does_not_fit_names_layer_and_parameter():
+    with pytest.raises(ConfigError) as err:
+        tgraph.build([L.Input((3,)), L.Dense(4, name="out", bias_init="orthogonal")])
+    assert str(err.value) == ("layer 1 (Dense 'out'): parameter `b`: `Orthogonal` needs a "
+                              "parameter with 2 or more dimensions, got shape (4,).")
+
+
 def test_reshape_to_wrong_size():
     with pytest.raises(ShapeError, match=r"layer 1 \(Reshape\): cannot reshape examples of shape "
                                          r"\(784,\) \(784 values\) to \(1, 27, 27\)"):
