@@ -46,11 +46,22 @@ def load(spec_name):
 
 
 def tgraph_runner(model, batch_size, n_batches):
-    step = model.train_function(batch_size)
+    """Steps as :class:`tgraph.trainer.Trainer` runs them without validation: runs of
+    ``Model.train_steps`` ending at the epoch's end, as long as ``steps_per_call`` says
+    from the duration of the previous run."""
+    from tgraph.trainer import steps_per_call
+
+    model.train_function(batch_size)
+    state = {"batch": 0, "per_call": 1}
 
     def run(steps):
-        for i in range(steps):
-            step(i % n_batches)
+        while steps > 0:
+            count = min(state["per_call"], n_batches - state["batch"], steps)
+            t0 = time.perf_counter()
+            model.train_steps(state["batch"], count, batch_size)
+            state["per_call"] = steps_per_call((time.perf_counter() - t0) / count)
+            state["batch"] = (state["batch"] + count) % n_batches
+            steps -= count
     return run
 
 

@@ -19,6 +19,7 @@ from tgraph.optim.base import get_optimizer, learning_rate_of, set_learning_rate
 from tgraph.optim.constraints import apply_max_norm, total_norm_constraint
 from tgraph.optim.regularizers import Regularization
 from tgraph.random import generator_state, set_generator_state
+from tgraph.steps import compile_steps
 from tgraph.summary import summary
 
 __all__ = ["Model", "training_updates"]
@@ -194,6 +195,25 @@ class Model:
     def train_step(self, batch_index, batch_size):
         """Run one training step on minibatch ``batch_index``; returns its mean loss."""
         return float(self.train_function(batch_size)(batch_index))
+
+    def train_steps(self, first, count, batch_size):
+        """Run the steps on minibatches ``first, ..., first + count - 1`` in one call.
+
+        Computes exactly what ``count`` calls of :meth:`train_step` compute, with one
+        Python call for all of them (see :mod:`tgraph.steps`).
+
+        Args:
+            first: index of the first minibatch.
+            count: number of steps (>= 1).
+            batch_size: examples per minibatch.
+
+        Returns:
+            (count,) float64 array: the mean training loss of each step.
+        """
+        key = ("steps", int(batch_size))
+        if key not in self._functions:
+            self._functions[key] = compile_steps(self.train_function(batch_size))
+        return self._functions[key](int(first), int(count))
 
     def _inference_function(self, with_targets):
         key = ("eval",) if with_targets else ("predict",)

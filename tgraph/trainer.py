@@ -5,18 +5,32 @@ the step, ``on_validation_end`` when validation is due, ``on_batch_end``; then
 ``on_epoch_end``; finally ``on_train_end``. Validation runs every
 ``validation_frequency`` minibatches (default: once per epoch, at its last minibatch;
 :class:`tgraph.callbacks.TutorialPatience` sets the tutorials' frequency).
+
+Steps run several at a time (:meth:`tgraph.Model.train_steps`, one Python call for up
+to ~50 ms of steps); the events of each step follow, in order, with its own loss. A run
+of steps ends where validation is due, at the end of the epoch, and before any
+iteration at which an ``on_batch_end`` callback may stop training (see
+:func:`next_batch_action`), so the weights seen by every callback and the iteration
+training stops at are those of one step at a time. Only ``TerminateOnNaN`` is let
+run ahead: it stops at the right iteration, but the weights (already NaN) may have
+taken the rest of the run's steps.
 """
 
+import math
 import time
 
 import numpy as np
 
 from tgraph.callbacks.base import Callback
-from tgraph.callbacks.logging import History, TerminateOnNaN
+from tgraph.callbacks.early_stopping import TutorialPatience
+from tgraph.callbacks.logging import History, ProgressLogger, TerminateOnNaN
 from tgraph.errors import ConfigError, DataError, ModelFileError
 from tgraph.optim.base import learning_rate_of
 
-__all__ = ["Trainer", "splits_of"]
+__all__ = ["Trainer", "splits_of", "next_batch_action", "steps_per_call", "CALL_SECONDS"]
+
+CALL_SECONDS = 0.05  # aim of one call of several steps: short enough for Ctrl-C and progress
+MAX_STEPS_PER_CALL = 256
 
 
 def splits_of(data):
@@ -35,6 +49,46 @@ def splits_of(data):
 
 def _overrides(callback, hook):
     return getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+def _steps_of(model, batch_size):
+    """``run(first, count) -> losses`` of ``model`` (a step at a time without ``train_steps``)."""
+    if callable(getattr(model, "train_steps", None)):
+        model.train_function(batch_size)  # compiles now, not inside the first epoch
+        return lambda first, count: model.train_steps(first, count, batch_size)
+    step = model.train_function(batch_size)
+    return lambda first, count: [float(step(i)) for i in range(first, first + count)]
+
+
+def next_batch_action(callback, iteration):
+    """First iteration >= ``iteration`` whose ``on_batch_end`` may stop training or use
+    the weights; None if the callback only watches the losses.
+
+    A callback can say so itself with a ``next_batch_action(iteration)`` method; the
+    built-in ones are known; any other callback with ``on_batch_end`` may act at every
+    iteration (its steps then run one at a time).
+    """
+    if callable(getattr(callback, "next_batch_action", None)):
+        return callback.next_batch_action(iteration)
+    if isinstance(callback, (ProgressLogger, TerminateOnNaN)):
+        return None
+    if isinstance(callback, TutorialPatience):  # stops once patience <= iteration - 1
+        return max(iteration, math.ceil(callback.current_patience) + 1)
+    return iteration
+
+
+def steps_per_call(step_seconds):
+    """How many steps to run in one call: about :data:`CALL_SECONDS` of them.
+
+    Args:
+        step_seconds: measured duration of one step (s); 0 or less for unknown.
+
+    Returns:
+        An int in [1, 256].
+    """
+    if step_seconds <= 0:
+        return 1
+    return int(min(MAX_STEPS_PER_CALL, max(1, CALL_SECONDS // step_seconds)))
 
 
 class Trainer:
@@ -69,6 +123,7 @@ class Trainer:
         self.elapsed = self.step_time = 0.0
         self.current_epoch = 0  # the epoch in progress (1-based)
         self._rng = np.random.default_rng(seed)
+        self._per_call = 1  # steps per call; set from the measured step time
 
     # -- helpers for callbacks -----------------------------------------------------------
 
@@ -118,7 +173,7 @@ class Trainer:
             raise DataError(f"the training set has {len(self._train[0])} examples, fewer than "
                             f"one minibatch of {self.batch_size}; lower the batch size")
         self.model.set_train_data(*self._train)
-        self._step = self.model.train_function(self.batch_size)
+        self._steps = _steps_of(self.model, self.batch_size)
         self.validation_frequency = self._frequency()
         self._batch_callbacks = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
 
@@ -138,26 +193,43 @@ class Trainer:
             perm = self._rng.permutation(len(self._train[0]))
             self.model.set_train_data(self._train[0][perm], self._train[1][perm])
 
+    def _steps_now(self, batch):
+        """Steps to run in the next call, from minibatch ``batch`` of the epoch."""
+        it, freq = self.iteration, self.validation_frequency
+        count = min(self._n_batches - batch, freq - it % freq, self._per_call)
+        for cb in self._batch_callbacks:
+            act = next_batch_action(cb, it + 1)
+            if act is not None:
+                count = min(count, max(1, act - it))
+        return count
+
+    def _run_steps(self, batch):
+        count = self._steps_now(batch)
+        t0 = time.perf_counter()
+        losses = self._steps(batch, count)
+        seconds = time.perf_counter() - t0
+        self.step_time += seconds
+        self._per_call = steps_per_call(seconds / count)  # the first call also compiles
+        return losses
+
     def _run_epoch(self):
         epoch = self.current_epoch = self.epoch + 1
         start = time.perf_counter()
         self._call("on_epoch_begin", epoch, {})
         self._shuffle()
-        losses, last_valid = [], {}
-        clock = time.perf_counter
-        for batch in range(self._n_batches):
-            t0 = clock()
-            loss = float(self._step(batch))
-            self.step_time += clock() - t0
-            self.iteration += 1
-            losses.append(loss)
-            if self.iteration % self.validation_frequency == 0:
-                last_valid = self._validate()
-            logs = {"loss": loss, "epoch": epoch, "batch": batch}
-            for cb in self._batch_callbacks:
-                cb.on_batch_end(self.iteration, logs)
-            if self.stop_training:
-                break
+        losses, last_valid, batch = [], {}, 0
+        while batch < self._n_batches and not self.stop_training:
+            for loss in self._run_steps(batch):
+                self.iteration += 1
+                losses.append(float(loss))
+                if self.iteration % self.validation_frequency == 0:
+                    last_valid = self._validate()
+                logs = {"loss": float(loss), "epoch": epoch, "batch": batch}
+                batch += 1
+                for cb in self._batch_callbacks:
+                    cb.on_batch_end(self.iteration, logs)
+                if self.stop_training:
+                    break
         self.epoch = epoch
         duration = time.perf_counter() - start
         self.elapsed += duration
