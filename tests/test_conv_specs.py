@@ -1,0 +1,32 @@
+"""The convolutional tutorial specs: they load, and LeNet-5 learns through the public API."""
+
+from pathlib import Path
+
+import tgraph
+from tgraph.specfile import load_spec
+
+SPECS = Path(__file__).resolve().parents[1] / "specs"
+
+
+def test_convnet_spec_has_the_tutorial_shapes():
+    exp = load_spec(SPECS / "convnet.py")
+    shapes = tgraph.network.infer_shapes(exp.model)
+    assert [s[2:] for s in shapes if len(s) == 4] == [
+        (28, 28), (30, 30), (15, 15), (15, 15), (15, 15), (13, 13), (7, 7), (7, 7), (7, 7),
+        (5, 5), (3, 3), (3, 3), (3, 3)]
+    assert exp.training.batch_size == 128 and exp.optimizer.learning_rate == 0.001
+
+
+def test_lenet5_error_falls_in_a_few_hundred_steps(mnist):
+    """200 SGD steps of 50 images (lr 0.1) from the spec: test error from ~90% to < 15%."""
+    exp = load_spec(SPECS / "lenet5.py")
+    model = exp.build_model()
+    x, y = mnist["train"]
+    model.set_train_data(x[:5000], y[:5000])
+    x_test, y_test = mnist["test"][0][:1000], mnist["test"][1][:1000]
+    before = model.evaluate(x_test, y_test)["error"]
+    step = model.train_function(50)
+    losses = [float(step(i % 100)) for i in range(200)]
+    after = model.evaluate(x_test, y_test)["error"]
+    assert before > 0.8 and after < 0.15, (before, after)
+    assert sum(losses[-20:]) < 0.5 * sum(losses[:20])
