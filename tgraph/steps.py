@@ -10,10 +10,15 @@ the next, so Python runs once per ``count`` steps; the steps compute exactly wha
 Functions of the other backends get a Python loop over the ``Function`` instead.
 """
 
+import hashlib
+
 import numba
 import numpy as np
+from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
 __all__ = ["compile_steps", "chunks"]
+
+_CACHE_VERSION = 2
 
 
 def chunks(start, stop, limit, boundaries=()):
@@ -55,6 +60,18 @@ def _loop_source(n_inputs, update_mapping):
     return "\n".join(lines)
 
 
+def _compile_loop(source, jit_fn):
+    """The loop compiled by Numba, cached on disk beside PyTensor's cache of ``jit_fn``."""
+    graph_key = CACHED_SRC_FUNCTIONS.get(getattr(jit_fn, "py_func", None))
+    key = None
+    if graph_key is not None:  # PyTensor caches the step: the loop can be cached too
+        digest = hashlib.sha256((source + graph_key).encode()).hexdigest()
+        key = f"tgraph_steps_v{_CACHE_VERSION}_{digest}"
+    env = {"__name__": __name__, "np": np, "step": jit_fn}  # a module name: for cache loads
+    steps = compile_numba_function_src(source, "steps", env, cache_key=key)
+    return numba.njit(steps, cache=key is not None)
+
+
 def _numba_loop(fn):
     """The Numba loop for ``fn``, or None if ``fn`` is not one Numba function."""
     jit_fn = getattr(fn.vm, "jit_fn", None)
@@ -64,10 +81,7 @@ def _numba_loop(fn):
     if not isinstance(jit_fn, numba.core.registry.CPUDispatcher) or len(inputs) != 1 \
             or fgraph.inputs[0] is not inputs[0].variable or 0 in mapping.values():
         return None
-    namespace = {"np": np, "step": jit_fn}
-    exec(compile(_loop_source(len(fgraph.inputs), mapping), "<tgraph.steps>", "exec"),
-         namespace)
-    loop = numba.njit(namespace["steps"])
+    loop = _compile_loop(_loop_source(len(fgraph.inputs), mapping), jit_fn)
     storage = [container.storage for container in fn.input_storage]
     targets = [storage[i] for i in sorted(mapping.values())]
     index_dtype = np.dtype(fgraph.inputs[0].type.dtype)
