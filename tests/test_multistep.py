@@ -8,7 +8,6 @@ from tgraph import layers as L
 from tgraph import optim
 from tgraph.callbacks import Callback, TutorialPatience
 from tgraph.errors import TrainingError
-from tgraph.steps import chunks
 from tgraph.trainer import Trainer, next_batch_action, steps_per_call
 
 
@@ -90,12 +89,6 @@ def test_terminate_on_nan_stops_at_the_same_batch(mnist):
     assert "training loss became nan at epoch" in fast[3]
     assert fast[1].iteration == slow[1].iteration < 100
     assert fast[2].losses == slow[2].losses and len(fast[2].losses) == fast[1].iteration - 1
-
-
-def test_chunks_end_at_boundaries():
-    assert chunks(0, 10, 4) == [(0, 4), (4, 4), (8, 2)]
-    assert chunks(3, 10, 100, boundaries=(5, 9, 12)) == [(3, 2), (5, 4), (9, 1)]
-    assert chunks(0, 0, 3) == []
 
 
 def test_steps_per_call_aims_at_50_ms():

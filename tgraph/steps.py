@@ -16,30 +16,9 @@ import numba
 import numpy as np
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-__all__ = ["compile_steps", "chunks"]
+__all__ = ["compile_steps"]
 
 _CACHE_VERSION = 2
-
-
-def chunks(start, stop, limit, boundaries=()):
-    """Split iterations ``[start, stop)`` into runs of at most ``limit``.
-
-    Args:
-        start, stop: the iterations (any integer count, e.g. minibatches of an epoch).
-        limit: the longest run (>= 1).
-        boundaries: iterations that must end a run (e.g. validation points).
-
-    Returns:
-        List of ``(first, count)`` covering ``[start, stop)`` in order.
-    """
-    ends = sorted({b for b in boundaries if start < b < stop} | {stop})
-    result, first = [], start
-    for end in ends:
-        while first < end:
-            count = min(limit, end - first)
-            result.append((first, count))
-            first += count
-    return result
 
 
 def _loop_source(n_inputs, update_mapping):

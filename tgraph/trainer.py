@@ -218,7 +218,7 @@ class Trainer:
         self._call("on_epoch_begin", epoch, {})
         self._shuffle()
         losses, last_valid, batch = [], {}, 0
-        while batch < self._n_batches and not self.stop_training:
+        while batch < self._n_batches and not (batch and self.stop_training):
             for loss in self._run_steps(batch):
                 self.iteration += 1
                 losses.append(float(loss))
