@@ -39,8 +39,8 @@ def _windows_reaching(column, stride, n_windows, width):
 
 @numba.njit(**OPTIONS)
 def _is_max(value, best):
-    """``value == best``, NaN matching NaN (bitwise operators: no branches)."""
-    return (value == best) | ((best != best) & (value != value))
+    """Whether ``value`` is its window's maximum ``best``; a NaN is (it makes the max NaN)."""
+    return (value == best) | (value != value)
 
 
 @numba.njit(**OPTIONS)
@@ -83,73 +83,112 @@ def _max_pool_2x2(plane, out):
             row[ow - 1] = _nanmax(top[w - 1], bottom[w - 1])
 
 
-@numba.njit(**PARALLEL)
+@numba.njit(**OPTIONS)
 def max_pool(x, kh, kw, sh, sw, oh, ow):
     """``out[n, c, i, j] = max`` of window ``(i, j)`` of ``x[n, c]`` (NaN if it holds one)."""
-    n_img, channels, h, w = x.shape
-    out = np.empty((n_img, channels, oh, ow), x.dtype)
-    fast = _is_2x2(kh, kw, sh, sw)
-    for q in prange(n_img * channels):
-        n, c = q // channels, q % channels
-        if fast:
-            _max_pool_2x2(x[n, c], out[n, c])
-            continue
-        for i in range(oh):
-            r0, r1 = _span(i, sh, kh, h)
-            _max_row(x[n, c], r0, r1, kw, sw, out[n, c, i])
+    out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
+    if _is_2x2(kh, kw, sh, sw):
+        _max_pool_2x2_planes(x, out)
+    else:
+        _max_pool_planes(x, kh, kw, sh, sw, out)
     return out
 
 
+@numba.njit(**PARALLEL)
+def _max_pool_2x2_planes(x, out):
+    channels = x.shape[1]
+    for q in prange(x.shape[0] * channels):
+        _max_pool_2x2(x[q // channels, q % channels], out[q // channels, q % channels])
+
+
+@numba.njit(**PARALLEL)
+def _max_pool_planes(x, kh, kw, sh, sw, out):
+    channels, h, oh = x.shape[1], x.shape[2], out.shape[2]
+    for q in prange(x.shape[0] * channels):
+        n, c = q // channels, q % channels
+        for i in range(oh):
+            r0, r1 = _span(i, sh, kh, h)
+            _max_row(x[n, c], r0, r1, kw, sw, out[n, c, i])
+
+
 @numba.njit(**OPTIONS)
-def _route_2x2_row(top, bottom, best, grad, g_top, g_bottom, two_rows):
-    """Gradients of one row of 2x2 windows: each ``grad[j]`` to its window's first max."""
-    for j in range(min(top.shape[0] // 2, best.shape[0])):
-        a = _is_max(top[2 * j], best[j])
-        b = _is_max(top[2 * j + 1], best[j]) & (not a)
-        c = _is_max(bottom[2 * j], best[j]) & (not (a | b))
-        d = _is_max(bottom[2 * j + 1], best[j]) & (not (a | b | c))
-        g_top[2 * j] = grad[j] if a else 0
-        g_top[2 * j + 1] = grad[j] if b else 0
-        if two_rows:
-            g_bottom[2 * j] = grad[j] if c else 0
-            g_bottom[2 * j + 1] = grad[j] if d else 0
+def _route_2x2(top, bottom, best, grad, g_top, g_bottom, count):
+    """Gradients of windows ``j < count`` of a pair of rows: ``grad[j]`` to the first max.
+
+    All four entries of each window are written (no zeroing pass, no branches). Values
+    are read into locals before the stores, which might alias them (else no vectorizing).
+    """
+    for j in range(count):
+        m, g = best[j], grad[j]
+        a = _is_max(top[2 * j], m)
+        b = _is_max(top[2 * j + 1], m) & (not a)
+        ab = a | b
+        c = _is_max(bottom[2 * j], m) & (not ab)
+        d = not (ab | c)
+        g_top[2 * j] = g if a else 0
+        g_top[2 * j + 1] = g if b else 0
+        g_bottom[2 * j] = g if c else 0
+        g_bottom[2 * j + 1] = g if d else 0
+
+
+@numba.njit(**OPTIONS)
+def _route_cut_window(plane, r0, c0, best, grad, g_plane):
+    """Gradient of a 2x2 window cut by the border (``g_plane`` zero there beforehand)."""
+    for r in range(r0, min(r0 + 2, plane.shape[0])):
+        for col in range(c0, min(c0 + 2, plane.shape[1])):
+            if _is_max(plane[r, col], best):
+                g_plane[r, col] = grad
+                return
 
 
 @numba.njit(**OPTIONS)
 def _max_pool_grad_2x2(plane, best, grad, g_plane):
     """Gradient of :func:`_max_pool_2x2` for one plane; every entry of ``g_plane`` is set."""
-    h, w = plane.shape
     oh, ow = best.shape
-    g_plane[:] = 0
-    for i in range(oh):
-        two_rows = 2 * i + 1 < h
-        bottom = min(2 * i + 1, h - 1)
-        _route_2x2_row(plane[2 * i], plane[bottom], best[i], grad[i], g_plane[2 * i],
-                       g_plane[bottom], two_rows)
-        if ow > w // 2:  # a last window cut by the right border: one column
-            if _is_max(plane[2 * i, w - 1], best[i, ow - 1]):
-                g_plane[2 * i, w - 1] = grad[i, ow - 1]
-            elif two_rows:
-                g_plane[2 * i + 1, w - 1] = grad[i, ow - 1]
+    rows, pairs = min(plane.shape[0] // 2, oh), min(plane.shape[1] // 2, ow)
+    for i in range(rows):
+        _route_2x2(plane[2 * i], plane[2 * i + 1], best[i], grad[i], g_plane[2 * i],
+                   g_plane[2 * i + 1], pairs)
+    g_plane[:2 * rows, 2 * pairs:] = 0  # right of the whole windows
+    g_plane[2 * rows:, :] = 0  # below them
+    for i in range(rows, oh):  # windows cut by the bottom border
+        for j in range(ow):
+            _route_cut_window(plane, 2 * i, 2 * j, best[i, j], grad[i, j], g_plane)
+    for j in range(pairs, ow):  # windows cut by the right border
+        for i in range(rows):
+            _route_cut_window(plane, 2 * i, 2 * j, best[i, j], grad[i, j], g_plane)
 
 
-@numba.njit(**PARALLEL)
+@numba.njit(**OPTIONS)
 def max_pool_grad(x, out, gz, kh, kw, sh, sw):
     """Gradient of :func:`max_pool` wrt ``x``, given its output ``out``.
 
     Each ``gz[n, c, i, j]`` goes to the first position (row-major) of window ``(i, j)``
     holding the maximum; overlapping windows add up.
     """
+    if _is_2x2(kh, kw, sh, sw):
+        return _max_pool_grad_2x2_planes(x, out, gz)
+    return _max_pool_grad_planes(x, out, gz, kh, kw, sh, sw)
+
+
+@numba.njit(**PARALLEL)
+def _max_pool_grad_2x2_planes(x, out, gz):
+    gx = np.empty_like(x)
+    channels = x.shape[1]
+    for q in prange(x.shape[0] * channels):
+        n, c = q // channels, q % channels
+        _max_pool_grad_2x2(x[n, c], out[n, c], gz[n, c], gx[n, c])
+    return gx
+
+
+@numba.njit(**PARALLEL)
+def _max_pool_grad_planes(x, out, gz, kh, kw, sh, sw):
     n_img, channels, h, w = x.shape
     oh, ow = gz.shape[2], gz.shape[3]
-    fast = _is_2x2(kh, kw, sh, sw)
-    gx = np.empty_like(x) if fast else np.zeros_like(x)
+    gx = np.zeros_like(x)
     done = np.empty((n_img * channels, ow), np.bool_)
     for q in prange(n_img * channels):
         n, c = q // channels, q % channels
-        if fast:
-            _max_pool_grad_2x2(x[n, c], out[n, c], gz[n, c], gx[n, c])
-            continue
         for i in range(oh):
             r0, r1 = _span(i, sh, kh, h)
             done[q, :] = False
