@@ -58,12 +58,12 @@ def threefry2x32(k0, k1, c0, c1, xp=np):
     return x0, x1
 
 
-def _uniform_numpy(key, shape, dtype, xp=np):
+def _uniform_array(key, shape, dtype, xp=np):
+    """The numbers of :class:`ThreefryUniform` with array code (numpy or ``jax.numpy``)."""
     n = int(np.prod(shape))
-    half = (n + 1) // 2
-    j = xp.arange(half, dtype=xp.uint32)  # outputs of 2**33 entries are not supported here
-    w0, w1 = threefry2x32(key[0].astype(xp.uint32), key[1].astype(xp.uint32), j, xp.zeros_like(j),
-                          xp)
+    j = xp.arange((n + 1) // 2)
+    c0, c1 = (j % 2**32).astype(xp.uint32), (j // 2**32).astype(xp.uint32)
+    w0, w1 = threefry2x32(key[0].astype(xp.uint32), key[1].astype(xp.uint32), c0, c1, xp)
     words = xp.concatenate([w0, w1])[:n]
     return ((words >> xp.uint32(8)).astype(dtype) * xp.asarray(_SCALE, dtype=dtype)).reshape(shape)
 
@@ -126,7 +126,7 @@ class ThreefryUniform(Op):
 
     def perform(self, node, inputs, outputs):
         key, shape = inputs
-        outputs[0][0] = _uniform_numpy(np.asarray(key), tuple(int(s) for s in shape), self.dtype)
+        outputs[0][0] = _uniform_array(np.asarray(key), tuple(int(s) for s in shape), self.dtype)
 
     def infer_shape(self, fgraph, node, shapes):
         shape = node.inputs[1]
@@ -157,11 +157,11 @@ def register_jax(jax_funcify):
     import jax.numpy as jnp
 
     def impl(op, node, **kwargs):
-        shape = tuple(int(s) for s in node.outputs[0].type.shape) if None not in \
-            node.outputs[0].type.shape else None
+        static = node.outputs[0].type.shape
 
-        def threefry_uniform_jax(key, shape_value):
-            return _uniform_numpy(key, shape or tuple(shape_value), op.dtype, xp=jnp)
+        def threefry_uniform_jax(key, shape):
+            dims = static if None not in static else tuple(int(s) for s in shape)
+            return _uniform_array(key, dims, op.dtype, xp=jnp)
 
         return threefry_uniform_jax
 
