@@ -105,3 +105,21 @@ def test_bad_data_shapes_are_reported(mlp_model):
     with pytest.raises(DataError, match=r"labels range over \[0, 12\], but the output layer has "
                                         r"10 units"):
         mlp_model.evaluate(np.zeros((2, 784)), np.array([0, 12]))
+
+
+def test_rmsprop_dropout_step_computes_each_product_once(mnist):
+    # 3 forward products, 3 weight gradients, 2 input gradients: PyTensor's own rewrite
+    # would add a Dot22Scalar per weight (lr * g besides g ** 2), 11 in all.
+    from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm
+
+    model = tgraph.Model([L.Input((784,)), L.Dropout(0.2),
+                          L.Dense(40, activation="relu", use_bias=False), L.Dropout(0.5),
+                          L.Dense(30, activation="relu", use_bias=False),
+                          L.Dense(10, activation="softmax", use_bias=False)],
+                         optimizer=optim.RMSprop(learning_rate=0.001))
+    model.set_train_data(*mnist["train"])
+    fn = model.train_function(128)
+    products = [n for n in fn.maker.fgraph.apply_nodes
+                if isinstance(n.op, (Dot22, Dot22Scalar, Gemm))]
+    assert len(products) == 8
+    assert "float64" not in _variables_dtypes(fn)
