@@ -27,6 +27,7 @@ CASES = [
     ((2, 1, 11, 10), (7, 1, 4, 3), (3, 2), (0, 1)),  # odd sizes, strides not dividing
     ((3, 70, 6, 6), (67, 70, 3, 3), (1, 1), (1, 1)),  # more channels and filters than a tile
     ((2, 4, 4, 4), (2, 4, 4, 4), (1, 1), (0, 0)),    # kernel = image: 1x1 output
+    ((2, 6, 8, 14), (3, 6, 3, 3), (1, 1), (1, 1)),   # gradient wrt x as a shifted correlation
 ]
 MODES = ("NUMBA", "FAST_COMPILE")
 

@@ -189,9 +189,126 @@ def _run(a, b, v0, n_img, img_stride, n_outer, ostride, n_inner, istride,
                  bases[0], bases[1], bases[2], bases[3], bases[4], bases[5])
 
 
+@numba.njit(inline="always", **OPTIONS)
+def shifted_tile(flat, offsets, p0, wt, f0, dst):
+    """``dst[f0 + r, p0 + v] = sum_k wt[k, f0 + r] * flat[offsets[k] + p0 + v]``, r < ROWS, v < LANES.
+
+    The "pixels along the lanes" microkernel of :func:`conv_forward_shifted`: for a
+    stride of 1, patch entry ``k`` of consecutive output pixels of a zero-padded
+    channels-first image is the image itself, shifted by ``offsets[k]``.
+    """
+    acc = numba.carray(_stack_buffer(_TILE_SIZE, dst), (ROWS, LANES))
+    for v in range(LANES):
+        acc[0, v] = 0
+        acc[1, v] = 0
+        acc[2, v] = 0
+        acc[3, v] = 0
+        acc[4, v] = 0
+        acc[5, v] = 0
+    for k in range(offsets.shape[0]):
+        base = offsets[k] + p0
+        row = flat[base:base + LANES]
+        w0, w1, w2 = wt[k, f0], wt[k, f0 + 1], wt[k, f0 + 2]
+        w3, w4, w5 = wt[k, f0 + 3], wt[k, f0 + 4], wt[k, f0 + 5]
+        for v in range(LANES):
+            value = row[v]
+            acc[0, v] += w0 * value
+            acc[1, v] += w1 * value
+            acc[2, v] += w2 * value
+            acc[3, v] += w3 * value
+            acc[4, v] += w4 * value
+            acc[5, v] += w5 * value
+    for v in range(LANES):
+        dst[f0, p0 + v] = acc[0, v]
+        dst[f0 + 1, p0 + v] = acc[1, v]
+        dst[f0 + 2, p0 + v] = acc[2, v]
+        dst[f0 + 3, p0 + v] = acc[3, v]
+        dst[f0 + 4, p0 + v] = acc[4, v]
+        dst[f0 + 5, p0 + v] = acc[5, v]
+
+
+@numba.njit(**OPTIONS)
+def _run_shifted(flat, offsets, p0, wt, f0, dst):
+    # a call, not inlined into a loop: the tile's stack buffer must be in an entry block
+    shifted_tile(flat, offsets, p0, wt, f0, dst)
+
+
+@numba.njit(**OPTIONS)
+def _shifted_weights(w, hp, wp):
+    """``w (F, C, kh, kw)`` -> ``wt (K, F padded to ROWS)`` and the shift of each ``k``."""
+    f_count, channels, kh, kw = w.shape
+    wt = np.zeros((channels * kh * kw, pad_to(f_count, ROWS)), w.dtype)
+    offsets = np.empty(channels * kh * kw, np.int64)
+    for c in range(channels):
+        for ky in range(kh):
+            for kx in range(kw):
+                k = (c * kh + ky) * kw + kx
+                offsets[k] = (c * hp + ky) * wp + kx
+                for f in range(f_count):
+                    wt[k, f] = w[f, c, ky, kx]
+    return wt, offsets
+
+
 @numba.njit(**PARALLEL)
+def conv_forward_shifted(x, w, ph, pw, n_threads):
+    """Stride-1 cross-correlation with output pixels along the lanes (see :func:`shifted_tile`).
+
+    Each image is copied zero-padded, channels first; output row ``oy`` is computed over
+    the padded width ``wp`` (the last ``kw - 1`` columns are discarded), so a tile of
+    LANES consecutive pixels reads LANES consecutive values per patch entry.
+    """
+    n_img, channels, h, wd = x.shape
+    f_count, _, kh, kw = w.shape
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    out_h, out_w = hp - kh + 1, wp - kw + 1
+    p_pad = pad_to(out_h * wp, LANES)
+    wt, offsets = _shifted_weights(w, hp, wp)
+    out = np.empty((n_img, f_count, out_h, out_w), x.dtype)
+    for t in prange(n_threads):
+        lo, hi = _thread_range(n_img, n_threads, t)
+        flat = np.zeros(channels * hp * wp + p_pad + wp, x.dtype)
+        rows = np.empty((wt.shape[1], p_pad), x.dtype)
+        for n in range(lo, hi):
+            for c in range(channels):
+                for y in range(h):
+                    start = (c * hp + y + ph) * wp + pw
+                    for i in range(wd):
+                        flat[start + i] = x[n, c, y, i]
+            for f0 in range(0, f_count, ROWS):
+                for p0 in range(0, p_pad, LANES):
+                    _run_shifted(flat, offsets, p0, wt, f0, rows)
+            for f in range(f_count):
+                for y in range(out_h):
+                    for i in range(out_w):
+                        out[n, f, y, i] = rows[f, y * wp + i]
+    return out
+
+
+@numba.njit(**OPTIONS)
+def _shifted_waste(out_channels, out_h, out_w, wp):
+    """Computed / useful products of :func:`conv_forward_shifted` (padded rows and lanes)."""
+    return (pad_to(out_h * wp, LANES) / (out_h * out_w)) * (pad_to(out_channels, ROWS) / out_channels)
+
+
+@numba.njit(**OPTIONS)
 def conv_forward(x, w, sh, sw, ph, pw, n_threads):
-    """Cross-correlation ``out[n, f] = sum_c x[n, c] (*) w[f, c]`` with stride and zero padding."""
+    """Cross-correlation ``out[n, f] = sum_c x[n, c] (*) w[f, c]`` with stride and zero padding.
+
+    With a stride of 1 and few filters (a first layer: filters along the lanes would
+    leave most of them empty) pixels go along the lanes (:func:`conv_forward_shifted`).
+    """
+    f_count, _, kh, kw = w.shape
+    if sh == 1 and sw == 1:
+        wp = x.shape[3] + 2 * pw
+        out_h, out_w = x.shape[2] + 2 * ph - kh + 1, wp - kw + 1
+        if _shifted_waste(f_count, out_h, out_w, wp) < pad_to(f_count, LANES) / f_count:
+            return conv_forward_shifted(x, w, ph, pw, n_threads)
+    return conv_forward_filter_lanes(x, w, sh, sw, ph, pw, n_threads)
+
+
+@numba.njit(**PARALLEL)
+def conv_forward_filter_lanes(x, w, sh, sw, ph, pw, n_threads):
+    """:func:`conv_forward` with the filters along the lanes of :func:`tile_product`."""
     n_img, channels, h, wd = x.shape
     f_count, _, kh, kw = w.shape
     out_h = (h + 2 * ph - kh) // sh + 1
@@ -225,9 +342,38 @@ def _forward_image(padded, packed, out, kh, kw, sh, sw, out_w, tile, bases):
                     out[f0 + v, p0 + r] = tile[r, v]
 
 
-@numba.njit(**PARALLEL)
+@numba.njit(**OPTIONS)
+def _flipped_transposed(w):
+    """``w[f, c, u, v]`` -> ``out[c, f, kh - 1 - u, kw - 1 - v]``."""
+    f_count, channels, kh, kw = w.shape
+    out = np.empty((channels, f_count, kh, kw), w.dtype)
+    for f in range(f_count):
+        for c in range(channels):
+            for u in range(kh):
+                for v in range(kw):
+                    out[c, f, kh - 1 - u, kw - 1 - v] = w[f, c, u, v]
+    return out
+
+
+@numba.njit(**OPTIONS)
 def conv_grad_input(gout, w, h, wd, sh, sw, ph, pw, n_threads):
-    """Gradient wrt the input ``x (N, C, h, wd)`` of :func:`conv_forward`, given ``gout``."""
+    """Gradient wrt the input ``x (N, C, h, wd)`` of :func:`conv_forward`, given ``gout``.
+
+    With a stride of 1 it is the 'full' correlation of ``gout`` with the flipped,
+    transposed filters; run as :func:`conv_forward_shifted` when that wastes little
+    (measured faster then), else as a product and scatter (:func:`conv_grad_input_scatter`).
+    """
+    f_count, channels, kh, kw = w.shape
+    qh, qw = kh - 1 - ph, kw - 1 - pw
+    if sh == 1 and sw == 1 and qh >= 0 and qw >= 0:
+        if _shifted_waste(channels, h, wd, gout.shape[3] + 2 * qw) < 1.3:
+            return conv_forward_shifted(gout, _flipped_transposed(w), qh, qw, n_threads)
+    return conv_grad_input_scatter(gout, w, h, wd, sh, sw, ph, pw, n_threads)
+
+
+@numba.njit(**PARALLEL)
+def conv_grad_input_scatter(gout, w, h, wd, sh, sw, ph, pw, n_threads):
+    """:func:`conv_grad_input` as patch products (:func:`tile_product`) added into place."""
     n_img, f_count, out_h, out_w = gout.shape
     _, channels, kh, kw = w.shape
     packed = _pack_weights(w, False)
