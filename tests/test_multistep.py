@@ -107,3 +107,15 @@ def test_unknown_batch_callbacks_act_at_every_iteration():
     patience = TutorialPatience(patience=100)
     assert next_batch_action(patience, 7) == 101
     assert next_batch_action(patience, 500) == 500
+
+
+def test_other_backends_run_the_steps_one_by_one(mnist):
+    x, y = mnist["train"][0][:60], mnist["train"][1][:60]
+    a, b = (tgraph.Model([L.Input((784,)), L.Dropout(0.5), L.Dense(10, activation="softmax")],
+                         seed=2, mode="FAST_COMPILE") for _ in range(2))
+    for m in (a, b):
+        m.set_train_data(x, y)
+    losses = a.train_steps(0, 3, 20)
+    assert list(losses) == [b.train_step(i, 20) for i in range(3)]
+    for name, value in b.get_weights().items():
+        np.testing.assert_array_equal(a.get_weights()[name], value)
