@@ -2,7 +2,8 @@
 
 The training data lives in shared variables and a training step receives only a
 minibatch index (the deeplearning.net tutorials' ``givens``), so a step copies nothing
-from host memory. Evaluation and prediction take numpy arrays.
+from host memory; :meth:`Model.train_steps` runs several steps in one call (see
+:mod:`tgraph.steps`). Evaluation and prediction take numpy arrays.
 """
 
 import numpy as np
