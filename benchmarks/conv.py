@@ -8,8 +8,9 @@ max-pooling forward and backward. tgraph runs each op alone in a compiled functi
 (tgraph's default Numba mode, ``trust_input``); PyTorch runs the ATen kernels its
 autograd calls (``convolution_backward`` with one output mask, ``max_pool2d_with_indices``
 and its backward), both on Numba's thread count (2 on the reference machine; set
-``NUMBA_NUM_THREADS=1`` to compare single-thread kernels, less disturbed by a busy machine). Candidates are timed alternately ``--rounds``
-times in this one process; each entry is the median milliseconds per call.
+``NUMBA_NUM_THREADS=1`` to compare single-thread kernels, less disturbed by a busy
+machine). Candidates are timed alternately ``--rounds`` times in this one process;
+each entry is the median milliseconds per call.
 """
 
 import argparse
@@ -134,9 +135,11 @@ def bench_layer(name, rounds):
         for _ in range(rounds):
             for k, ops in candidates.items():
                 times[k].append(_median_ms(ops[op]))
-        row = {"layer": name, "op": op, **{f"{k}_ms": statistics.median(v) for k, v in times.items()}}
+        row = {"layer": name, "op": op}
+        row.update({f"{k}_ms": statistics.median(v) for k, v in times.items()})
         if "torch" in times:
-            row["speedup"] = statistics.median(t / g for t, g in zip(times["torch"], times["tgraph"]))
+            ratios = [t / g for t, g in zip(times["torch"], times["tgraph"])]
+            row["speedup"] = statistics.median(ratios)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     return rows
@@ -162,7 +165,8 @@ def main(argv=None):
         torch.set_num_threads(numba.get_num_threads())
     except ImportError:
         pass
-    rows = [row for name in args.layers.split(",") for row in bench_layer(name.strip(), args.rounds)]
+    names = [name.strip() for name in args.layers.split(",")]
+    rows = [row for name in names for row in bench_layer(name, args.rounds)]
     print(table(rows))
     if args.json:
         with open(args.json, "w") as f:

@@ -18,14 +18,6 @@ _ACTIVATIONS = {"linear": None, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": 
                 "softmax": None, "elu": nn.ELU, "softplus": nn.Softplus}
 
 
-def _padding(layer):
-    if isinstance(layer.padding, str):
-        kh, kw = layer.kernel_size
-        return {"valid": (0, 0), "same": ((kh - 1) // 2, (kw - 1) // 2),
-                "full": (kh - 1, kw - 1)}[layer.padding]
-    return tuple(layer.padding)
-
-
 def _modules(layer, shape):
     """Torch modules for one tgraph layer spec whose input has ``shape``."""
     if isinstance(layer, L.Input):
@@ -40,13 +32,12 @@ def _modules(layer, shape):
         return [nn.Unflatten(1, layer.shape)]
     elif isinstance(layer, L.Activation):
         mods = []
-    elif type(layer).__name__ == "Conv2D":
+    elif isinstance(layer, L.Conv2D):
         mods = [nn.Conv2d(shape[1], layer.filters, layer.kernel_size, stride=layer.stride,
-                          padding=_padding(layer), bias=layer.use_bias)]
-    elif type(layer).__name__ in ("MaxPool2D", "AvgPool2D"):
-        cls = nn.MaxPool2d if type(layer).__name__ == "MaxPool2D" else nn.AvgPool2d
-        return [cls(layer.pool_size, stride=layer.stride or layer.pool_size,
-                    ceil_mode=not layer.ignore_border)]
+                          padding=layer.padding_pair, bias=layer.use_bias)]
+    elif isinstance(layer, (L.MaxPool2D, L.AvgPool2D)):
+        cls = nn.MaxPool2d if isinstance(layer, L.MaxPool2D) else nn.AvgPool2d
+        return [cls(layer.pool_size, stride=layer.stride_pair, ceil_mode=not layer.ignore_border)]
     else:
         raise NotImplementedError(f"no PyTorch twin for {type(layer).__name__}")
     act = _ACTIVATIONS[getattr(layer, "activation", "linear")]

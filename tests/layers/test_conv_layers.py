@@ -130,8 +130,10 @@ def test_conv2d_apply_adds_bias_then_activation():
     assert want.shape[1:] == layer.output_shape((None, 2, 7, 6))[1:]
 
 
-@pytest.mark.parametrize("layer, reduce", [(L.MaxPool2D((2, 3), stride=(1, 2)), np.max),
-                                           (L.AvgPool2D(3, stride=2, ignore_border=False), np.mean)])
+@pytest.mark.parametrize("layer, reduce", [
+    (L.MaxPool2D((2, 3), stride=(1, 2)), np.max),
+    (L.AvgPool2D(3, stride=2, ignore_border=False), np.mean),
+])
 def test_pool_apply(layer, reduce):
     x = np.random.default_rng(1).normal(size=(2, 3, 7, 8))
     xs = pt.tensor4("x", dtype="float64")

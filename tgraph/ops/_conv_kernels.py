@@ -29,7 +29,9 @@ __all__ = ["conv_forward", "conv_grad_input", "conv_grad_filters"]
 ROWS = 6
 LANES = 64
 _TILE_SIZE = ROWS * LANES
-OPTIONS = {"fastmath": True, "error_model": "numpy", "boundscheck": False, "cache": True}
+# PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
+_FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
+OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False, "cache": True}
 PARALLEL = dict(OPTIONS, parallel=True)
 _CHUNK_VALUES = 65536  # values of padded images + gradient rows per chunk (256 kB float32)
 
@@ -191,7 +193,9 @@ def _run(a, b, v0, n_img, img_stride, n_outer, ostride, n_inner, istride,
 
 @numba.njit(inline="always", **OPTIONS)
 def shifted_tile(flat, offsets, p0, wt, f0, dst):
-    """``dst[f0 + r, p0 + v] = sum_k wt[k, f0 + r] * flat[offsets[k] + p0 + v]``, r < ROWS, v < LANES.
+    """``dst[f0 + r, p0 + v] = sum_k wt[k, f0 + r] * flat[offsets[k] + p0 + v]``.
+
+    For ``r < ROWS`` and ``v < LANES``.
 
     The "pixels along the lanes" microkernel of :func:`conv_forward_shifted`: for a
     stride of 1, patch entry ``k`` of consecutive output pixels of a zero-padded
@@ -287,7 +291,8 @@ def conv_forward_shifted(x, w, ph, pw, n_threads):
 @numba.njit(**OPTIONS)
 def _shifted_waste(out_channels, out_h, out_w, wp):
     """Computed / useful products of :func:`conv_forward_shifted` (padded rows and lanes)."""
-    return (pad_to(out_h * wp, LANES) / (out_h * out_w)) * (pad_to(out_channels, ROWS) / out_channels)
+    rows = pad_to(out_h * wp, LANES) / (out_h * out_w)
+    return rows * pad_to(out_channels, ROWS) / out_channels
 
 
 @numba.njit(**OPTIONS)

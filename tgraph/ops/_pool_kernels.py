@@ -45,7 +45,7 @@ def _is_max(value, best):
 
 @numba.njit(**OPTIONS)
 def _max_row(plane, r0, r1, kw, sw, out_row):
-    """``out_row[j]`` = max (NaN if any) of rows ``[r0, r1)`` of window column ``j`` of ``plane``."""
+    """``out_row[j]`` = max (NaN if any) of rows ``[r0, r1)`` of window column ``j``."""
     ow, w = out_row.shape[0], plane.shape[1]
     for j in range(ow):
         out_row[j] = plane[r0, j * sw]

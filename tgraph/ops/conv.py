@@ -44,7 +44,9 @@ _SOURCE_HASH = hashlib.sha256(
 
 
 def conv_output_size(size, kernel, stride, padding):
-    """Output length of a convolution along one axis: ``(size + 2 * padding - kernel) // stride + 1``.
+    """Output length of a convolution along one axis.
+
+    ``(size + 2 * padding - kernel) // stride + 1``.
 
     Works on ints and on symbolic scalars.
     """
@@ -170,12 +172,14 @@ class Conv2DGradInput(_ConvOp):
         gz, w = _float4d(gz, "gz"), _float4d(w, "w")
         _same_dtype(gz, w, ("gz", "w"))
         x_hw = _int_pair(x_hw)
-        out = pt.tensor(dtype=gz.dtype, shape=(gz.type.shape[0], w.type.shape[1], *_known_pair(x_hw)))
+        shape = (gz.type.shape[0], w.type.shape[1], *_known_pair(x_hw))
+        out = pt.tensor(dtype=gz.dtype, shape=shape)
         return Apply(self, [gz, w, x_hw], [out])
 
     def perform(self, node, inputs, outputs):
         gz, w, x_hw = inputs
-        outputs[0][0] = _np_grad_input(gz, w, tuple(int(v) for v in x_hw), self.stride, self.padding)
+        x_hw = tuple(int(v) for v in x_hw)
+        outputs[0][0] = _np_grad_input(gz, w, x_hw, self.stride, self.padding)
 
     def infer_shape(self, fgraph, node, shapes):
         gz_shape, w_shape, _ = shapes
@@ -203,12 +207,14 @@ class Conv2DGradFilters(_ConvOp):
         x, gz = _float4d(x, "x"), _float4d(gz, "gz")
         _same_dtype(x, gz, ("x", "gz"))
         w_hw = _int_pair(w_hw)
-        out = pt.tensor(dtype=x.dtype, shape=(gz.type.shape[1], x.type.shape[1], *_known_pair(w_hw)))
+        shape = (gz.type.shape[1], x.type.shape[1], *_known_pair(w_hw))
+        out = pt.tensor(dtype=x.dtype, shape=shape)
         return Apply(self, [x, gz, w_hw], [out])
 
     def perform(self, node, inputs, outputs):
         x, gz, w_hw = inputs
-        outputs[0][0] = _np_grad_filters(x, gz, tuple(int(v) for v in w_hw), self.stride, self.padding)
+        w_hw = tuple(int(v) for v in w_hw)
+        outputs[0][0] = _np_grad_filters(x, gz, w_hw, self.stride, self.padding)
 
     def infer_shape(self, fgraph, node, shapes):
         x_shape, gz_shape, _ = shapes

@@ -73,7 +73,7 @@ def pool_output_size(size, pool, stride, ignore_border):
 
 
 def max_pool2d(x, pool, stride=None, ignore_border=True):
-    """Maximum over each window; ``x`` (N, C, H, W) -> (N, C, OH, OW). ``stride`` defaults to ``pool``."""
+    """Maximum over each window; (N, C, H, W) -> (N, C, OH, OW); ``stride`` defaults to ``pool``."""
     return MaxPool2D(pool, stride or pool, ignore_border)(x)
 
 
