@@ -1,6 +1,7 @@
 """Micro-benchmark of tgraph's convolution and pooling ops against PyTorch (CPU).
 
     python benchmarks/conv.py [--layers lenet.conv2,convnet.pool1] [--rounds 7] [--json FILE]
+    python benchmarks/conv.py --profile lenet5     # per-node times of a training step
 
 For each layer shape of the tutorial LeNet-5 (batch 500) and dropout convnet (batch 128),
 float32: convolution forward, gradient wrt the input and gradient wrt the filters;
@@ -18,6 +19,7 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -145,6 +147,59 @@ def bench_layer(name, rounds):
     return rows
 
 
+def _node_arguments(node, values):
+    """The node's input values, typed as a function compiled for the node alone takes them."""
+    from pytensor.graph.basic import Constant
+    from pytensor.scalar import ScalarType
+    from pytensor.tensor.type import TensorType
+
+    args = []
+    for var in node.inputs:
+        value = var.data if isinstance(var, Constant) else values[var]
+        if isinstance(var.type, TensorType):
+            value = np.asarray(value, dtype=var.type.dtype)
+        elif isinstance(var.type, ScalarType):
+            value = getattr(np, var.type.dtype)(value)
+        args.append(value)
+    return args
+
+
+def profile_step(spec_name, top=25):
+    """Median ms of each node of a spec's compiled training step, each compiled alone.
+
+    The Numba linker runs a whole step as one function, so PyTensor's profiler sees no
+    nodes; here every node is recompiled on its own and run on the step's own values.
+    """
+    sys.path.insert(0, str(Path(__file__).parent))
+    from run import load
+
+    exp, model, _, _ = load(spec_name)
+    step = model.train_function(exp.training.batch_size)
+    step(0)
+    fgraph = step.maker.fgraph
+    values = {var: storage.data for var, storage in zip(fgraph.inputs, step.input_storage)}
+    values[fgraph.inputs[0]] = np.int32(0)
+    rows = []
+    for node in fgraph.toposort():
+        args = _node_arguments(node, values)
+        fresh = [var.type() for var in node.inputs]
+        fn = _compile_node(fresh, node.op.make_node(*fresh).outputs)
+        copies = lambda: [a.copy() if isinstance(a, np.ndarray) else a for a in args]  # noqa: E731
+        values.update(zip(node.outputs, fn(*copies())))
+        rows.append((_median_ms(lambda: fn(*copies())), str(node.op)[:60],
+                     [getattr(a, "shape", ()) for a in args]))
+    print(f"{spec_name}: sum of node times {sum(r[0] for r in rows):.1f} ms (including copies)")
+    for ms, op, shapes in sorted(rows, key=lambda r: -r[0])[:top]:
+        print(f"{ms:8.2f}  {op:60s} {shapes}")
+
+
+def _compile_node(inputs, outputs):
+    fn = pytensor.function(inputs, outputs, mode=get_mode("NUMBA"), accept_inplace=True,
+                           on_unused_input="ignore")
+    fn.trust_input = True
+    return fn
+
+
 def table(rows):
     cols = ["layer", "op", "tgraph_ms", "torch_ms", "speedup"]
     fmt = lambda v: f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
@@ -159,7 +214,10 @@ def main(argv=None):
     parser.add_argument("--layers", default=",".join(LAYERS), help="comma-separated layer names")
     parser.add_argument("--rounds", type=int, default=5, help="alternations (median reported)")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument("--profile", metavar="SPEC", help="per-node times of SPEC's training step")
     args = parser.parse_args(argv)
+    if args.profile:
+        return profile_step(args.profile)
     try:
         import torch
         torch.set_num_threads(numba.get_num_threads())
