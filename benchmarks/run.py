@@ -90,8 +90,15 @@ def _time(run, steps):
 
 
 def _steps_for(run, target_s=1.5):
-    """Number of steps taking about ``target_s`` seconds (at least 5)."""
-    dt = _time(run, 3) / 3
+    """Number of steps taking about ``target_s`` seconds (at least 5), after a warm-up.
+
+    The warm-up (steps for ~0.5 s) keeps first-call costs (loading the compiled step
+    loop, growing the steps per call, allocating) out of the estimate and the rounds.
+    """
+    probe = 3
+    while _time(run, probe) < 0.5:
+        probe *= 4
+    dt = _time(run, probe) / probe
     return max(5, int(target_s / max(dt, 1e-6)))
 
 
