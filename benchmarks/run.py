@@ -1,6 +1,6 @@
 """Training throughput of every spec against its PyTorch twin, plus start-up and memory.
 
-    python benchmarks/run.py [--specs logreg,mlp] [--json FILE] [--rounds 5]
+    python benchmarks/run.py [--specs logreg,mlp] [--json FILE] [--rounds 5] [--startup-only]
 
 For each spec: the same network, batch size, float32 data (the embedded MNIST subset)
 and 2 threads in both frameworks; warm-up steps excluded; training steps only (no
@@ -158,8 +158,8 @@ def startup(spec_name, cache_dir):
     return first, rss
 
 
-def measure(spec_name, rounds, with_startup):
-    result = throughput(spec_name, rounds)
+def measure(spec_name, rounds, with_startup, with_throughput=True):
+    result = throughput(spec_name, rounds) if with_throughput else {"spec": spec_name}
     if with_startup:
         with tempfile.TemporaryDirectory() as cache:
             result["cold_start_s"], _ = startup(spec_name, cache)
@@ -185,11 +185,14 @@ def main(argv=None):
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument("--rounds", type=int, default=5, help="alternations (median reported)")
     parser.add_argument("--no-startup", action="store_true", help="skip start-up probes")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="only the start-up probes (no throughput comparison)")
     args = parser.parse_args(argv)
     _threads()
     results = []
     for name in args.specs.split(","):
-        results.append(measure(name.strip(), args.rounds, not args.no_startup))
+        results.append(measure(name.strip(), args.rounds, not args.no_startup,
+                               not args.startup_only))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     print(table(results))
     if args.json:
