@@ -19,6 +19,7 @@ from tgraph.model import Model
 from tgraph.network import Network, build
 from tgraph.optim.regularizers import Regularization
 from tgraph.summary import summary
+from tgraph.trainer import Trainer
 
 __version__ = "0.1.0"
 
@@ -26,6 +27,7 @@ __all__ = [
     "layers",
     "optim",
     "Model",
+    "Trainer",
     "Network",
     "build",
     "summary",
