@@ -107,6 +107,28 @@ def test_bad_data_shapes_are_reported(mlp_model):
         mlp_model.evaluate(np.zeros((2, 784)), np.array([0, 12]))
 
 
+def test_non_finite_inputs_are_rejected(mlp_model):
+    x = np.zeros((6, 784), np.float32)
+    x[3, 5], x[3, 7], x[5, 0] = np.nan, np.inf, -np.inf
+    message = (r"^inputs contain 3 non-finite values \(NaN or inf\), the first in example 3; "
+               r"remove or replace those examples \(e.g. np.nan_to_num\)$")
+    with pytest.raises(DataError, match=message):
+        mlp_model.predict(x)
+    with pytest.raises(DataError, match=message):
+        mlp_model.evaluate(x, np.zeros(6, np.int32))
+    with pytest.raises(DataError, match=message):
+        mlp_model.check_data(x.reshape(6, 28, 28), None)
+    mlp_model.check_data(x[:3], None)  # the finite examples pass
+
+
+def test_non_finite_regression_targets_are_rejected():
+    model = tgraph.Model([L.Input((3,)), L.Dense(2)], loss="mse", mode="FAST_COMPILE")
+    y = np.zeros((4, 2))
+    y[2, 1] = np.nan
+    with pytest.raises(DataError, match=r"^targets contain 1 non-finite values .* in example 2;"):
+        model.check_data(np.zeros((4, 3)), y)
+
+
 def test_rmsprop_dropout_step_computes_each_product_once(mnist):
     # 3 forward products, 3 weight gradients, 2 input gradients: PyTensor's own rewrite
     # would add a Dot22Scalar per weight (lr * g besides g ** 2), 11 in all.

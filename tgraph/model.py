@@ -9,6 +9,7 @@ from host memory; :meth:`Model.train_steps` runs several steps in one call (see
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.link.jax.linker import JAXLinker
 
 from tgraph.backend import get_mode
 from tgraph.errors import ConfigError, DataError, ModelFileError
@@ -125,6 +126,10 @@ class Model:
 
         Returns:
             ``(x, y)`` as contiguous arrays.
+
+        Raises:
+            DataError: shapes that do not fit the model, labels out of range, or NaN or
+                infinite values (the message counts them and names the first bad example).
         """
         x = np.ascontiguousarray(x, dtype=self.dtype)
         want = self.network.input_shape[1:]
@@ -135,6 +140,7 @@ class Model:
                 f"inputs have shape {x.shape}, the model's Input expects (N, {', '.join(map(str, want))}); "
                 "reshape the data or change Input(shape=...)"
             )
+        _check_finite(x, "inputs")
         if y is None:
             return x, None
         if self.loss.target == "labels":
@@ -149,6 +155,7 @@ class Model:
                 )
         else:
             y = np.ascontiguousarray(y, dtype=self.dtype)
+            _check_finite(y, "targets")
         return x, y
 
     # -- compiled functions ---------------------------------------------------------
@@ -172,17 +179,17 @@ class Model:
         return self._functions[key]
 
     def _build_train(self, batch_size):
-        x = self.network.input_variable()
-        y = target_variable(self.network, self.loss)
+        static = isinstance(self.mode.linker, JAXLinker)  # JAX's jit needs static shapes
+        x, y = _batch_variables(self.network, self.loss, batch_size if static else None)
         with pytensor.config.change_flags(floatX=self.dtype):
             terms = objective(self.network, self.loss, x, y, deterministic=False,
                               regularization=self.regularization)
             updates = training_updates(self.network, terms, self.optimizer)
         index = pt.iscalar("batch_index")
-        window = slice(index * batch_size, (index + 1) * batch_size)
         sx, sy = self._data
-        fn = self._compile([index], terms.loss, updates=updates,
-                           givens={x: sx[window], y: sy[window]})
+        givens = {x: _minibatch(sx, index, batch_size, static),
+                  y: _minibatch(sy, index, batch_size, static)}
+        fn = self._compile([index], terms.loss, updates=updates, givens=givens)
         self._record_state(updates)
         return fn
 
@@ -272,8 +279,8 @@ class Model:
     # -- weights and training state -------------------------------------------------
 
     def get_weights(self):
-        """Copies of the parameter values: ``{name: array}`` in layer order."""
-        return {p.name: p.variable.get_value() for p in self.network.params}
+        """Copies of the parameter values: ``{name: numpy array}`` in layer order."""
+        return {p.name: _copy(p.variable) for p in self.network.params}
 
     def set_weights(self, weights):
         """Set parameter values from ``{name: array}`` (e.g. from :meth:`get_weights`).
@@ -291,7 +298,7 @@ class Model:
             (``{name: bit-generator state}``) and ``lr`` (float or None).
         """
         params = {id(p.variable) for p in self.network.params}
-        arrays = {v.name: v.get_value() for v in self.state_variables
+        arrays = {v.name: _copy(v) for v in self.state_variables
                   if id(v) not in params and not _is_rng(v)}
         rng = {name: generator_state(v) for name, v in self._generators().items()}
         return {"arrays": arrays, "rng": rng, "lr": learning_rate_of(self.optimizer)}
@@ -315,6 +322,44 @@ class Model:
 
     def _generators(self):
         return {v.name: v for v in self.network.random.generators.values()}
+
+
+def _batch_variables(network, loss, batch_size):
+    """Symbolic inputs and targets of a training step; ``batch_size`` None: any batch."""
+    x, y = network.input_variable(), target_variable(network, loss)
+    if batch_size is None:
+        return x, y
+    return (pt.tensor(x.name, dtype=x.dtype, shape=(batch_size, *x.type.shape[1:])),
+            pt.tensor(y.name, dtype=y.dtype, shape=(batch_size, *y.type.shape[1:])))
+
+
+def _minibatch(data, index, batch_size, static):
+    """Rows ``[index * batch_size, (index + 1) * batch_size)`` of a shared array.
+
+    A slice (a view: nothing is copied), or with ``static`` (for JAX, whose ``jit``
+    needs slices of static length) a gather of the rows ``index * batch_size +
+    arange(batch_size)``, whose shape is static (JAX clamps indices out of range).
+    """
+    if static:
+        return pt.take(data, index * batch_size + pt.arange(batch_size), axis=0)
+    return data[index * batch_size:(index + 1) * batch_size]
+
+
+def _check_finite(values, what):
+    """Raise a :class:`DataError` if ``values`` (N, ...) holds NaN or infinity."""
+    if np.isfinite(values).all():
+        return
+    bad = ~np.isfinite(values.reshape(len(values), -1))
+    first = int(np.flatnonzero(bad.any(axis=1))[0])
+    raise DataError(
+        f"{what} contain {int(bad.sum())} non-finite values (NaN or inf), the first in "
+        f"example {first}; remove or replace those examples (e.g. np.nan_to_num)"
+    )
+
+
+def _copy(variable):
+    """A numpy copy of a shared variable's value (JAX mode leaves JAX arrays there)."""
+    return np.array(variable.get_value(borrow=True))
 
 
 def _is_rng(variable):
