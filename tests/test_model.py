@@ -34,6 +34,24 @@ def test_training_graph_has_no_float64(mlp_model):
     assert "float64" not in _variables_dtypes(fn)
 
 
+def _float64_inside(node):
+    """Whether a fused elementwise node computes in float64 inside its scalar graph."""
+    inner = getattr(getattr(node.op, "scalar_op", None), "fgraph", None)
+    return inner is not None and any(getattr(v.type, "dtype", None) == "float64"
+                                     for v in inner.variables)
+
+
+def test_adam_bias_correction_is_float64_on_scalars_only(mnist):
+    # Adam's 1 - beta ** t is computed in float64 (exact to float32 rounding) but only
+    # on the step count: parameter-sized tensors stay float32 throughout.
+    model = tgraph.Model(mlp(), optimizer=optim.Adam())
+    model.set_train_data(*mnist["train"])
+    fn = model.train_function(20)
+    assert "float64" not in _variables_dtypes(fn)
+    in_float64 = [n for n in fn.maker.fgraph.apply_nodes if _float64_inside(n)]
+    assert in_float64 and all(out.type.ndim == 0 for n in in_float64 for out in n.outputs)
+
+
 def test_float64_on_request(mnist):
     model = tgraph.Model(logreg(), dtype="float64", mode="FAST_COMPILE")
     model.set_train_data(*mnist["train"])

@@ -124,7 +124,7 @@ def test_first_steps_match_numpy(optimizer, reference):
     want = run_numpy(reference)
     for step, (g_params, w_params) in enumerate(zip(got, want)):
         for g, w in zip(g_params, w_params):
-            np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-6,
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7,
                                        err_msg=f"step {step + 1} of {type(optimizer).__name__}")
             assert g.dtype == np.float32
 

@@ -27,6 +27,17 @@ def _c(value, like):
     return pt.cast(value, like.dtype)
 
 
+def _bias_correction(beta, t):
+    """``1 - beta ** t``, a float64 scalar (the caller casts it to the parameters' dtype).
+
+    In float32 it is ~1e-5 off relatively: ``beta`` itself rounds (0.999 becomes
+    0.99900001), and ``1 - beta`` keeps only the rounding's first digits. The step count
+    ``t`` (a float32 shared scalar) counts exactly up to 2**24 steps, long after
+    ``beta ** t`` has reached 0 for any ``beta`` below 1 - 1e-6.
+    """
+    return 1 - pt.constant(float(beta), dtype="float64") ** pt.cast(t, "float64")
+
+
 def sgd(params, grads, lr):
     """``p <- p - lr * g``."""
     return OrderedDict((p, p - _c(lr, p) * g) for p, g in zip(params, grads))
@@ -110,8 +121,7 @@ def adam(params, grads, lr, beta1, beta2, epsilon, slot, t):
     ``p <- p - lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon)``.
     """
     t_new = t + 1
-    correction1 = 1 - beta1 ** t_new
-    correction2 = 1 - beta2 ** t_new
+    correction1, correction2 = _bias_correction(beta1, t_new), _bias_correction(beta2, t_new)
     updates = OrderedDict([(t, t_new)])
     for p, g in zip(params, grads):
         m, v = slot(p, "m"), slot(p, "v")
@@ -131,7 +141,7 @@ def adamax(params, grads, lr, beta1, beta2, epsilon, slot, t):
     ``p <- p - lr / (1 - b1**t) * m / (u + epsilon)``.
     """
     t_new = t + 1
-    step_size = lr / (1 - beta1 ** t_new)
+    step_size = lr / _bias_correction(beta1, t_new)
     updates = OrderedDict([(t, t_new)])
     for p, g in zip(params, grads):
         m, u = slot(p, "m"), slot(p, "u")
