@@ -45,9 +45,9 @@ def train(mnist, watch_only, callbacks=(), optimizer=None, epochs=3, nan_at=None
     model.__class__ = CountingModel
     recorder = Recorder(watch_only)
     x, y = mnist["train"]
-    if nan_at is not None:
+    if nan_at is not None:  # a finite input whose activations overflow: the loss is NaN
         x = x.copy()
-        x[nan_at, 300] = np.nan
+        x[nan_at, 300:302] = np.finfo(np.float32).max
     trainer = Trainer(model, batch_size=20, max_epochs=epochs, shuffle=True, seed=1,
                       callbacks=[recorder, *callbacks])
     error = None

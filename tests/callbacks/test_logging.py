@@ -13,7 +13,7 @@ import tgraph
 from tgraph import layers as L
 from tgraph import optim
 from tgraph.callbacks import CSVLogger, JSONLinesLogger, ProgressLogger
-from tgraph.errors import TrainingError
+from tgraph.errors import DataError, TrainingError
 from tgraph.trainer import Trainer
 
 VALID = [0.5, 0.4, 0.45, 0.3]
@@ -146,12 +146,13 @@ def test_nan_or_inf_loss_stops_with_epoch_and_batch(value, tmp_path):
     assert trainer.epoch == 1 and [r["epoch"] for r in read_csv(log)] == ["1"]  # log closed
 
 
-def test_nan_in_the_data_stops_a_real_model():
+def test_nan_in_the_data_is_rejected_before_training():
     x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
     x[5, 1] = np.nan
     model = tgraph.Model([L.Input((3,)), L.Dense(2, activation="softmax")],
                          optimizer=optim.SGD(learning_rate=0.5), mode="FAST_COMPILE")
     trainer = Trainer(model, batch_size=2, max_epochs=3, shuffle=False)
-    with pytest.raises(TrainingError, match=r"^training loss became nan at epoch 1, batch 2 "
-                                            r"\(iteration 3\); lower the learning rate \(now 0.5\)"):
+    with pytest.raises(DataError, match=r"^inputs contain 1 non-finite values \(NaN or inf\), "
+                                        r"the first in example 5;"):
         trainer.fit({"train": (x, np.zeros(10, np.int32))})
+    assert trainer.iteration == 0
