@@ -3,7 +3,9 @@
 The training data lives in shared variables and a training step receives only a
 minibatch index (the deeplearning.net tutorials' ``givens``), so a step copies nothing
 from host memory; :meth:`Model.train_steps` runs several steps in one call (see
-:mod:`tgraph.steps`). Evaluation and prediction take numpy arrays.
+:mod:`tgraph.steps`). Evaluation and prediction take numpy arrays. The compiled
+functions run with BLAS on one thread and Numba's threads doing the parallel work
+(:data:`tgraph.threads.one_pool`).
 """
 
 import numpy as np
@@ -22,6 +24,7 @@ from tgraph.optim.constraints import apply_max_norm, total_norm_constraint
 from tgraph.optim.regularizers import Regularization
 from tgraph.random import generator_state, set_generator_state
 from tgraph.steps import compile_steps
+from tgraph.threads import one_pool
 from tgraph.summary import summary
 
 __all__ = ["Model", "training_updates"]
@@ -202,7 +205,9 @@ class Model:
 
     def train_step(self, batch_index, batch_size):
         """Run one training step on minibatch ``batch_index``; returns its mean loss."""
-        return float(self.train_function(batch_size)(batch_index))
+        step = self.train_function(batch_size)
+        with one_pool:
+            return float(step(batch_index))
 
     def train_steps(self, first, count, batch_size):
         """Run the steps on minibatches ``first, ..., first + count - 1`` in one call.
@@ -221,7 +226,8 @@ class Model:
         key = ("steps", int(batch_size))
         if key not in self._functions:
             self._functions[key] = compile_steps(self.train_function(batch_size))
-        return self._functions[key](int(first), int(count))
+        with one_pool:
+            return self._functions[key](int(first), int(count))
 
     def _inference_function(self, with_targets):
         key = ("eval",) if with_targets else ("predict",)
@@ -253,7 +259,8 @@ class Model:
         """
         x, _ = self.check_data(x, None)
         fn = self._inference_function(with_targets=False)
-        parts = [fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        with one_pool:
+            parts = [fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(parts) if parts else np.empty((0, *self.network.output_shape[1:]))
 
     def evaluate(self, x, y, batch_size=1000):
@@ -268,9 +275,10 @@ class Model:
             raise DataError("cannot evaluate on an empty set")
         fn = self._inference_function(with_targets=True)
         sums = np.zeros(2)
-        for i in range(0, len(x), batch_size):
-            out = fn(x[i:i + batch_size], y[i:i + batch_size])
-            sums[: len(out)] += [float(v) for v in out]
+        with one_pool:
+            for i in range(0, len(x), batch_size):
+                out = fn(x[i:i + batch_size], y[i:i + batch_size])
+                sums[: len(out)] += [float(v) for v in out]
         result = {"loss": sums[0] / len(x)}
         if self.loss.target == "labels":
             result["error"] = sums[1] / len(x)

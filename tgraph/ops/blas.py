@@ -4,9 +4,12 @@ PyTensor's ``GemmOptimizer`` rewrites ``W - lr * (x.T @ delta + c * W)`` (an SGD
 with L2 decay) into one in-place ``Gemm``: ``W <- (1 - lr c) W - lr x.T @ delta``, the
 fusion Theano made. PyTensor's Numba linker disables those rewrites because it has no
 Numba code for the ops they create; this module provides it (``Dot22``,
-``Dot22Scalar``, ``Gemm``, ``Gemv``, ``Ger``), calling BLAS ``?gemm`` through Numba's
-own binding with the transpose flags that avoid copies, and
-:func:`tgraph.backend.get_mode` enables the rewrites.
+``Dot22Scalar``, ``Gemm``, ``Gemv``, ``Ger``) and :func:`tgraph.backend.get_mode`
+enables the rewrites. A float32 product of at least 5 x 64 values runs on tgraph's
+register-tiled kernel (:mod:`tgraph.ops._gemm_kernels`; 1.4-3x OpenBLAS's AVX2 kernels on
+a dense layer's shapes, split over Numba's threads when large); the others call BLAS
+``?gemm`` through Numba's own binding with the transpose flags that avoid copies (on
+one thread while a model runs: :mod:`tgraph.threads`).
 
 Two refinements over PyTensor's rewrites and Theano's ``Gemm``:
 
@@ -29,19 +32,21 @@ from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, Ger, _dot22
 from pytensor.tensor.math import mul
 from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scalar
 
+from tgraph.ops._gemm_kernels import fits, gemm_into
+
 __all__ = ["gemm_kernel", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG"]
 
 _JIT = {"cache": True, "no_cpython_wrapper": False, "error_model": "numpy"}
 _KINDS = {"float32": ord("s"), "float64": ord("d")}
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 
 
 def _xxgemm(dtype):
     return _BLAS().numba_xxgemm(types.float32 if dtype == "float32" else types.float64)
 
 
-def make_gemm(dtype):
-    """An njit ``gemm(alpha, a, b, beta, c)``: ``c <- beta c + alpha a @ b`` in place.
+def make_blas_gemm(dtype):
+    """An njit ``gemm(alpha, a, b, beta, c)``: ``c <- beta c + alpha a @ b`` in place, by BLAS.
 
     ``c`` must be C-contiguous; ``a`` and ``b`` may be C- or F-contiguous (a transpose
     view costs nothing), anything else is copied first.
@@ -52,7 +57,7 @@ def make_gemm(dtype):
     N, T = ord("N"), ord("T")
 
     @numba.njit(**_JIT)
-    def gemm(alpha, a, b, beta, c):
+    def blas_gemm(alpha, a, b, beta, c):
         m, k = a.shape
         n = b.shape[1]
         if m == 0 or n == 0:
@@ -79,6 +84,30 @@ def make_gemm(dtype):
         scal[0], scal[1] = alpha, beta
         xxgemm(kind, tb, ta, n, m, k, scal[0:].ctypes, b.ctypes, ldb, a.ctypes, lda,
                scal[1:].ctypes, c.ctypes, n)
+
+    return blas_gemm
+
+
+def make_gemm(dtype, n_threads):
+    """An njit ``gemm(alpha, a, b, beta, c)``: ``c <- beta c + alpha a @ b`` in place.
+
+    ``c`` must be C-contiguous. Float32 products of at least ``ROWS x LANES`` run on
+    tgraph's tiled kernel (:mod:`tgraph.ops._gemm_kernels`, large ones split over
+    ``n_threads`` Numba threads), the others on BLAS (one thread under
+    :func:`tgraph.threads.one_pool`).
+    """
+    blas_gemm = make_blas_gemm(dtype)
+    if dtype != "float32":
+        return blas_gemm
+
+    @numba.njit(**_JIT)
+    def gemm(alpha, a, b, beta, c):
+        if a.shape[1] > 0 and fits(a, b, c):
+            if beta != 0 and beta != 1:
+                c *= beta
+            gemm_into(alpha, a, b, beta != 0, c, n_threads)
+        else:
+            blas_gemm(alpha, a, b, beta, c)
 
     return gemm
 
@@ -107,21 +136,24 @@ blas_optdb.register(
 
 
 def gemm_kernel(dtype):
-    """The cached njit gemm for ``dtype`` (``"float32"`` or ``"float64"``)."""
-    if dtype not in _GEMMS:
-        _GEMMS[dtype] = make_gemm(dtype)
-    return _GEMMS[dtype]
+    """The njit gemm for ``dtype`` (``"float32"`` or ``"float64"``) and the current
+    ``numba.get_num_threads()``, and that thread count."""
+    key = (dtype, numba.get_num_threads())
+    if key not in _GEMMS:
+        _GEMMS[key] = make_gemm(*key)
+    return _GEMMS[key], key[1]
 
 
-def _key(op, node, name):
+def _key(op, node, name, n_threads):
     dtypes = "-".join(v.type.dtype for v in node.inputs)
-    return f"tgraph_blas_{name}_{getattr(op, 'inplace', '')}_{dtypes}_v{_CACHE_VERSION}"
+    return (f"tgraph_blas_{name}_{getattr(op, 'inplace', '')}_{dtypes}_threads{n_threads}"
+            f"_v{_CACHE_VERSION}")
 
 
 @register_funcify_and_cache_key(Dot22)
 def _numba_dot22(op, node, **kwargs):
     dtype = node.outputs[0].type.dtype
-    gemm = gemm_kernel(dtype)
+    gemm, n_threads = gemm_kernel(dtype)
     zero, one = np.dtype(dtype).type(0), np.dtype(dtype).type(1)
 
     @numba.njit(**_JIT)
@@ -130,13 +162,13 @@ def _numba_dot22(op, node, **kwargs):
         gemm(one, x, y, zero, out)
         return out
 
-    return dot22, _key(op, node, "dot22")
+    return dot22, _key(op, node, "dot22", n_threads)
 
 
 @register_funcify_and_cache_key(Dot22Scalar)
 def _numba_dot22scalar(op, node, **kwargs):
     dtype = node.outputs[0].type.dtype
-    gemm = gemm_kernel(dtype)
+    gemm, n_threads = gemm_kernel(dtype)
     zero = np.dtype(dtype).type(0)
 
     @numba.njit(**_JIT)
@@ -145,13 +177,13 @@ def _numba_dot22scalar(op, node, **kwargs):
         gemm(a.item(), x, y, zero, out)
         return out
 
-    return dot22scalar, _key(op, node, "dot22scalar")
+    return dot22scalar, _key(op, node, "dot22scalar", n_threads)
 
 
 @register_funcify_and_cache_key(Gemm)
 def _numba_gemm(op, node, **kwargs):
     dtype = node.outputs[0].type.dtype
-    gemm = gemm_kernel(dtype)
+    gemm, n_threads = gemm_kernel(dtype)
     inplace = op.inplace
     one = np.dtype(dtype).type(1)
 
@@ -170,7 +202,7 @@ def _numba_gemm(op, node, **kwargs):
         gemm(a.item(), x, y, one, z)
         return z
 
-    return gemm_op, _key(op, node, "gemm")
+    return gemm_op, _key(op, node, "gemm", n_threads)
 
 
 @register_funcify_and_cache_key(Gemv)
@@ -189,7 +221,7 @@ def _numba_gemv(op, node, **kwargs):
             out += prod
         return out
 
-    return gemv, _key(op, node, "gemv")
+    return gemv, _key(op, node, "gemv", 1)
 
 
 @register_funcify_and_cache_key(Ger)
@@ -206,4 +238,4 @@ def _numba_ger(op, node, **kwargs):
                 out[i, j] += xi * y[j]
         return out
 
-    return ger, _key(op, node, "ger")
+    return ger, _key(op, node, "ger", 1)
