@@ -19,7 +19,9 @@ __all__ = ["max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad"]
 
 # PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
 _FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
-OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False, "cache": True}
+# Not cached by themselves: the entry kernels are, under a hash of this module's source
+# (see tgraph.ops._opaque.opaque_kernel).
+OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False}
 PARALLEL = dict(OPTIONS, parallel=True)
 
 
