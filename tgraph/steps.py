@@ -14,41 +14,62 @@ import hashlib
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+
+from tgraph.ops._opaque import native_address, native_call
 
 __all__ = ["compile_steps"]
 
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
+
+
+def _contiguous(a):
+    """``a`` itself if C-contiguous, else a C-contiguous copy (jitted code only)."""
+    raise NotImplementedError("_contiguous runs in jitted code only")
+
+
+@overload(_contiguous)
+def _contiguous_impl(a):
+    if isinstance(a, types.Array) and a.layout != "C":
+        return lambda a: np.ascontiguousarray(a)
+    return lambda a: a
 
 
 def _loop_source(n_inputs, update_mapping):
-    """Source of ``steps(first, count, a0..an)`` calling ``step`` ``count`` times."""
+    """Source of ``steps(first, count, address, a0..an)`` calling the step at ``address``
+    ``count`` times."""
     args = [f"a{i}" for i in range(n_inputs)]
     carried = [f"a{i}" for i in sorted(update_mapping.values())]
     lines = [
-        f"def steps(first, count, {', '.join(args)}):",
+        f"def steps(first, count, address, {', '.join(args)}):",
         "    losses = np.empty(count, np.float64)",
         "    index = np.empty((), a0.dtype)",
         "    for j in range(count):",
         "        index[()] = first + j",
-        f"        out = step(index, {', '.join(args[1:])})",
+        f"        out = step(address, index, {', '.join(args[1:])})",
         "        losses[j] = out[0][()]",
-        *[f"        a{i} = out[{o}]" for o, i in sorted(update_mapping.items())],
+        *[f"        a{i} = contiguous(out[{o}])" for o, i in sorted(update_mapping.items())],
         f"    return losses, ({', '.join(carried)},)",
     ]
     return "\n".join(lines)
 
 
-def _compile_loop(source, jit_fn):
-    """The loop compiled by Numba, cached on disk beside PyTensor's cache of ``jit_fn``."""
+def _compile_loop(source, jit_fn, argtypes):
+    """The loop compiled by Numba, cached on disk beside PyTensor's cache of ``jit_fn``,
+    and the address of ``jit_fn`` compiled for ``argtypes`` (the loop calls it there,
+    so the step is not linked into the loop and optimized again)."""
     graph_key = CACHED_SRC_FUNCTIONS.get(getattr(jit_fn, "py_func", None))
     key = None
     if graph_key is not None:  # PyTensor caches the step: the loop can be cached too
         digest = hashlib.sha256((source + graph_key).encode()).hexdigest()
         key = f"tgraph_steps_v{_CACHE_VERSION}_{digest}"
-    env = {"__name__": __name__, "np": np, "step": jit_fn}  # a module name: for cache loads
+    address, restype, folded = native_address(jit_fn, argtypes)
+    env = {"__name__": __name__, "np": np, "contiguous": _contiguous,
+           "step": native_call(restype, argtypes, folded)}
     steps = compile_numba_function_src(source, "steps", env, cache_key=key)
-    return numba.njit(steps, cache=key is not None)
+    return numba.njit(steps, cache=key is not None), address
 
 
 def _numba_loop(fn):
@@ -60,14 +81,20 @@ def _numba_loop(fn):
     if not isinstance(jit_fn, numba.core.registry.CPUDispatcher) or len(inputs) != 1 \
             or fgraph.inputs[0] is not inputs[0].variable or 0 in mapping.values():
         return None
-    loop = _compile_loop(_loop_source(len(fgraph.inputs), mapping), jit_fn)
+    source = _loop_source(len(fgraph.inputs), mapping)
     storage = [container.storage for container in fn.input_storage]
     targets = [storage[i] for i in sorted(mapping.values())]
     index_dtype = np.dtype(fgraph.inputs[0].type.dtype)
+    loops = {}  # argument types -> (loop, address of the step)
 
     def run(first, count):
         storage[0][0] = np.asarray(first, dtype=index_dtype)
-        losses, values = loop(first, count, *(cell[0] for cell in storage))
+        args = [cell[0] for cell in storage]
+        argtypes = tuple(numba.typeof(a) for a in args)
+        if argtypes not in loops:
+            loops[argtypes] = _compile_loop(source, jit_fn, argtypes)
+        loop, address = loops[argtypes]
+        losses, values = loop(first, count, address, *args)
         for cell, value in zip(targets, values):
             cell[0] = value
         return losses
