@@ -10,10 +10,14 @@ of the model chooses another mode: ``PYTENSOR_NUMBA`` (PyTensor's own Numba mode
 """
 
 import os
+import types
 
+from pytensor import config
 from pytensor.compile.mode import Mode
 from pytensor.compile.mode import get_mode as _pytensor_mode
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
+from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key, numba_njit
 from pytensor.link.numba.linker import NumbaLinker
 
 from tgraph.errors import ConfigError
@@ -24,14 +28,38 @@ MODES = ("NUMBA", "PYTENSOR_NUMBA", "FAST_RUN", "JAX", "FAST_COMPILE", "C", "CVM
 
 
 class TGraphNumbaLinker(NumbaLinker):
-    """PyTensor's Numba linker with the BLAS rewrites allowed (see :mod:`tgraph.ops.blas`)."""
+    """PyTensor's Numba linker with the BLAS rewrites allowed (see :mod:`tgraph.ops.blas`),
+    compiling the graph's function once.
+
+    PyTensor's linker compiles the graph's function, then a cached wrapper calling it,
+    which links the whole graph in and optimizes it again; here the graph's function
+    itself is the compiled and disk-cached one (same cache key).
+    """
 
     incompatible_rewrites = tuple(r for r in NumbaLinker.incompatible_rewrites if r != "BlasOpt")
 
     def fgraph_convert(self, fgraph, **kwargs):
         import tgraph.ops.blas  # noqa: F401  (registers the Numba BLAS ops)
 
-        return super().fgraph_convert(fgraph, **kwargs)
+        if not config.numba__cache:
+            return super().fgraph_convert(fgraph, **kwargs)
+        return numba_funcify_and_cache_key(fgraph, **kwargs)
+
+    def jit_compile(self, fn_and_cache):
+        fn, cache_key = fn_and_cache
+        py_func = _with_filename(fn.py_func, "<tgraph fgraph>")  # not a random temporary file
+        if cache_key is not None:
+            key = f"{cache_key}_fastmath{int(config.numba__fastmath)}_tgraph"
+            CACHED_SRC_FUNCTIONS[py_func] = key  # before the dispatcher: it picks the locator
+        return numba_njit(py_func, final_function=True, cache=cache_key is not None)
+
+
+def _with_filename(py_func, filename):
+    """A copy of ``py_func`` whose code says it comes from ``filename`` (Numba names its
+    disk-cache files after the source file)."""
+    code = py_func.__code__.replace(co_filename=filename)
+    return types.FunctionType(code, py_func.__globals__, py_func.__name__,
+                              py_func.__defaults__, py_func.__closure__)
 
 
 _NUMBA = None
