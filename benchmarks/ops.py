@@ -11,6 +11,14 @@ the median time per call. Also times a dropout mask of (128, 625) (uniform draw 
 select, the graph of :func:`tgraph.ops.dropout.dropout`), with PyTensor's own uniform
 draw from the shared generator as the ``pytensor`` reference (what tgraph drew before
 :mod:`tgraph.ops.threefry`).
+
+    python benchmarks/ops.py --products   # the dense layers' matrix products
+    python benchmarks/ops.py --one-pool   # the cost of tgraph.threads.one_pool
+
+``--products`` times the products of the specs' dense layers compiled in the Numba
+mode (inside :data:`tgraph.threads.one_pool`, as a model runs them), against numpy (its
+own OpenBLAS, its own threads) and PyTorch on 2 threads. ``--one-pool`` times entering
+and leaving the threading scope, the per-call overhead it adds.
 """
 
 import argparse
@@ -26,6 +34,7 @@ from tgraph.backend import get_mode
 from tgraph.ops import elementwise as ew
 from tgraph.ops.dropout import dropout
 from tgraph.random import RandomSource
+from tgraph.threads import blas_threads, one_pool
 
 SHAPES = ((128, 500), (20, 500), (500, 10), (128, 625))
 FUNCTIONS = ("tanh", "sigmoid", "softplus", "elu", "softmax", "log_softmax", "softmax_nll")
@@ -221,14 +230,82 @@ def _pytensor_dropout(x):
     return f
 
 
+PRODUCTS = {  # name: (a shape, b shape, a transposed, b transposed, as an SGD update)
+    "mlp x @ W": ((20, 784), (784, 500), False, False, False),
+    "mlp W -= x.T @ d": ((784, 20), (20, 500), True, False, True),
+    "dropout x @ W": ((128, 784), (784, 625), False, False, False),
+    "dropout W -= x.T @ d": ((625, 128), (128, 625), True, False, True),
+    "dropout d @ W.T": ((128, 625), (625, 625), False, True, False),
+    "lenet x @ W": ((500, 800), (800, 500), False, False, False),
+    "logreg x @ W": ((600, 784), (784, 10), False, False, False),
+}
+
+
+def _operand(shape, transposed, rng):
+    value = rng.normal(size=shape[::-1] if transposed else shape).astype(np.float32)
+    return value.T if transposed else value
+
+
+def _product_candidates(a, b, update):
+    """tgraph (compiled, in the scope), numpy and torch callables of ``a @ b``."""
+    x, y = pt.matrix("a", dtype="float32"), pt.matrix("b", dtype="float32")
+    if update:  # W <- W - 0.01 a @ b in place: the fused Gemm of an SGD step
+        w = pytensor.shared(np.zeros((a.shape[0], b.shape[1]), np.float32))
+        fn = pytensor.function([x, y], [], updates=[(w, w - np.float32(0.01) * pt.dot(x, y))],
+                               mode=get_mode("NUMBA"))
+    else:
+        fn = pytensor.function([x, y], pt.dot(x, y), mode=get_mode("NUMBA"))
+    fn.trust_input = True
+
+    def tgraph_product(a, b):
+        with one_pool:
+            return fn(a, b)
+
+    candidates = {"tgraph": tgraph_product, "numpy": lambda a, b: a @ b}
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        candidates["torch"] = lambda a, b: ta @ tb
+    except ImportError:
+        pass
+    return candidates
+
+
+def bench_products(rounds):
+    """Rows ``{function, shape, pass, <candidate>_us...}`` of :data:`PRODUCTS`."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, (a_shape, b_shape, a_t, b_t, update) in PRODUCTS.items():
+        a, b = _operand(a_shape, a_t, rng), _operand(b_shape, b_t, rng)
+        times = time_alternately(_product_candidates(a, b, update), (a, b), rounds)
+        rows.append({"function": name, "shape": [a_shape[0], a_shape[1], b_shape[1]],
+                     "pass": "update" if update else "product",
+                     **{f"{k}_us": v * 1e6 for k, v in times.items()}})
+    return rows
+
+
+def bench_one_pool(rounds):
+    """Microseconds to enter and leave :data:`tgraph.threads.one_pool` (outermost scope)."""
+    def scope():
+        with one_pool:
+            pass
+
+    times = time_alternately({"tgraph": scope, "numpy": lambda: None}, (), rounds, 0.05)
+    return {"function": f"one_pool (BLAS threads {blas_threads()})", "shape": [1],
+            "pass": "enter+exit", **{f"{k}_us": v * 1e6 for k, v in times.items()}}
+
+
 def format_table(rows):
     others = [k for k in ("numpy_us", "torch_us", "pytensor_us") if any(k in r for r in rows)]
-    head = f"{'function':<12} {'shape':<10} {'pass':<17} {'tgraph':>9}"
+    width = max(12, *(len(r["function"]) for r in rows))
+    head = f"{'function':<{width}} {'shape':<10} {'pass':<17} {'tgraph':>9}"
     head += "".join(f" {k[:-3]:>9}" for k in others)
     head += "".join(f" {'tg/' + k[:-3]:>10}" for k in others)
     lines = [head + "   (us per call; tg/x < 1: tgraph faster)", "-" * len(head)]
     for r in rows:
-        line = f"{r['function']:<12} {'x'.join(map(str, r['shape'])):<10} {r['pass']:<17}"
+        line = f"{r['function']:<{width}} {'x'.join(map(str, r['shape'])):<10} {r['pass']:<17}"
         line += f" {r['tgraph_us']:9.1f}"
         line += "".join(f" {r[k]:9.1f}" if k in r else f" {'-':>9}" for k in others)
         line += "".join(f" {r['tgraph_us'] / r[k]:10.2f}" if k in r else f" {'-':>10}"
@@ -244,7 +321,14 @@ def main(argv=None):
     parser.add_argument("--no-pytensor", action="store_true",
                         help="skip PyTensor's own ops (their first Numba compile is slow)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--products", action="store_true", help="only the matrix products")
+    parser.add_argument("--one-pool", action="store_true", help="only the threading scope")
     args = parser.parse_args(argv)
+    if args.products or args.one_pool:
+        rows = bench_products(args.rounds) if args.products else []
+        rows += [bench_one_pool(args.rounds)] if args.one_pool else []
+        print(format_table(rows))
+        return
     rows = []
     for name in args.functions.split(","):
         rows += bench_function(name, SHAPES, args.rounds, not args.no_pytensor)

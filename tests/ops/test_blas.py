@@ -20,15 +20,18 @@ def _compile(inputs, outputs, **kwargs):
         return pytensor.function(inputs, outputs, mode=MODE, **kwargs)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_dot_in_every_layout(dtype):
+@pytest.mark.parametrize("dtype, size", [("float32", 7), ("float64", 7), ("float32", 70)],
+                         ids=["float32-blas", "float64-blas", "float32-tiled"])
+def test_dot_in_every_layout(dtype, size):
     a, b = pt.matrix("a", dtype=dtype), pt.matrix("b", dtype=dtype)
     f = _compile([a, b], [pt.dot(a, b), pt.dot(a.T, b), pt.dot(a, b.T), pt.dot(a.T, b.T)])
-    av, bv = RNG.normal(size=(7, 7)).astype(dtype), RNG.normal(size=(7, 7)).astype(dtype)
+    av = RNG.normal(size=(size, size)).astype(dtype)
+    bv = RNG.normal(size=(size, size)).astype(dtype)
     got = f(av, bv)
     want = [av @ bv, av.T @ bv, av @ bv.T, av.T @ bv.T]
     for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w, rtol=1e-5 if dtype == "float32" else 1e-12)
+        np.testing.assert_allclose(g, w, rtol=1e-5 if dtype == "float32" else 1e-12,
+                                   atol=1e-5 * size if dtype == "float32" else 0)
 
 
 def test_rectangular_and_strided_operands():
@@ -121,3 +124,20 @@ def test_gemm_beta_matches_blas_beta(beta):
     want = sgemm(0.5, xv, yv, beta=beta, c=z0.copy()) if beta else 0.5 * (xv @ yv)
     got = f(z0.copy(), np.float32(0.5), xv, yv, np.float32(beta))
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 0.75])
+def test_gemm_beta_on_the_tiled_kernel(beta):
+    # (23, 33) @ (33, 130): at least 5 x 64, so tgraph's kernel computes it, not BLAS
+    from pytensor.tensor.blas import gemm_no_inplace
+
+    z0 = RNG.normal(size=(23, 130)).astype(np.float32)
+    z0[0, 0] = np.nan if beta == 0 else z0[0, 0]  # beta 0 ignores z, NaN included
+    xv = RNG.normal(size=(33, 23)).astype(np.float32).T  # a transposed view, as x.T
+    yv = RNG.normal(size=(33, 130)).astype(np.float32)
+    z, x, y = (pt.matrix(n, dtype="float32") for n in "zxy")
+    a, b = pt.scalar("a", dtype="float32"), pt.scalar("b", dtype="float32")
+    f = _compile([z, a, x, y, b], gemm_no_inplace(z, a, x, y, b))
+    got = f(z0.copy(), np.float32(-0.5), xv, yv, np.float32(beta))
+    want = -0.5 * (xv.astype(np.float64) @ yv) + (beta * z0 if beta else 0)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

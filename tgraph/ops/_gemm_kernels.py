@@ -31,7 +31,7 @@ from numba import prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["ROWS", "LANES", "PARALLEL_MIN_FMAS", "fits", "gemm_into"]
+__all__ = ["ROWS", "LANES", "PARALLEL_MIN_FMAS", "fits", "flat_view", "gemm_flat", "gemm_into"]
 
 ROWS = 5  # 20 accumulators of 16 floats, + 4 row values of B + 5 broadcasts: 29 of 32 zmm
 LANES = 64
@@ -164,13 +164,13 @@ def _tile_range(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate
         row = (t % n_row_tiles) * ROWS
         skip_lanes, skip_rows = max(0, col + LANES - n), max(0, row + ROWS - m)
         col, row = col - skip_lanes, row - skip_rows
-        if not packed:
-            _tile(a, row * sa_r, sa_r, sa_k, b, col, sb_k, k, acc)
-        else:
+        source, start, step = b, col, sb_k
+        if packed:
             if col != current:
                 _pack_panel(b, sb_k, sb_n, col, k, panel)
                 current = col
-            _tile(a, row * sa_r, sa_r, sa_k, panel, 0, LANES, k, acc)
+            source, start, step = panel, 0, LANES
+        _tile(a, row * sa_r, sa_r, sa_k, source, start, step, k, acc)
         _store(acc, alpha, accumulate, c, row * ldc + col, ldc, skip_rows, skip_lanes)
 
 
@@ -179,42 +179,44 @@ def _n_tiles(m, n):
     return ((m + ROWS - 1) // ROWS) * ((n + LANES - 1) // LANES)
 
 
-@numba.njit(**OPTIONS)
-def gemm_tiles(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate):
-    """``C (+)= alpha A @ B`` on one thread.
-
-    Args:
-        alpha: float32 scale of the product.
-        a, sa_r, sa_k: ``A`` (m, k) as a flat view and its element strides
-            (see :func:`flat_view`); likewise ``b, sb_k, sb_n`` for ``B`` (k, n).
-        c, ldc: ``C`` (m, n) as a flat view with unit column stride, and its row stride.
-        m, n, k: the sizes; ``m >= ROWS``, ``n >= LANES`` (see :func:`fits`).
-        accumulate: add to ``C`` (True) or overwrite it (False).
-    """
-    _tile_range(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate,
-                0, _n_tiles(m, n))
-
-
 @numba.njit(parallel=True, **OPTIONS)
-def gemm_tiles_parallel(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate,
-                        parts):
-    """:func:`gemm_tiles` with ``parts`` workers, each on a contiguous range of tiles."""
+def _parallel_tiles(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate, parts):
+    """All tiles, ``parts`` workers each on a contiguous range of them."""
     total = _n_tiles(m, n)
     for p in prange(parts):
         _tile_range(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate,
                     total * p // parts, total * (p + 1) // parts)
 
 
-PARALLEL_MIN_FMAS = 1 << 20  # smaller products run on one thread (~10 us of work)
+PARALLEL_MIN_FMAS = 1 << 22  # smaller products run on one thread (a fork-join costs ~5 us)
+
+
+@numba.njit(**OPTIONS)
+def gemm_flat(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate, n_threads):
+    """``C (+)= alpha A @ B`` on flat views: the kernel's one compiled signature.
+
+    Args:
+        alpha: float32 scale of the product.
+        a, sa_r, sa_k: ``A`` (m, k) as a flat float32 view and its element strides
+            (see :func:`flat_view`); likewise ``b, sb_k, sb_n`` for ``B`` (k, n).
+        c, ldc: ``C`` (m, n) as a flat view with unit column stride, and its row stride.
+        m, n, k: the sizes; ``m >= ROWS``, ``n >= LANES``.
+        accumulate: add to ``C`` (True) or overwrite it (False).
+        n_threads: workers if the product has at least :data:`PARALLEL_MIN_FMAS`
+            multiply-adds (else the calling thread computes it). An argument:
+            ``numba.get_num_threads`` in jitted code stops Numba caching it on disk.
+    """
+    if n_threads > 1 and m * n * k >= PARALLEL_MIN_FMAS:
+        _parallel_tiles(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate,
+                        n_threads)
+    else:
+        _tile_range(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate,
+                    0, _n_tiles(m, n))
 
 
 @numba.njit(**OPTIONS)
 def gemm_into(alpha, a, b, accumulate, c, n_threads):
     """``c (+)= alpha a @ b`` for arrays that :func:`fits` accepts.
-
-    Runs on ``n_threads`` workers if the product has at least :data:`PARALLEL_MIN_FMAS`
-    multiply-adds, else on the calling thread. (``n_threads`` is an argument, not read
-    here: ``numba.get_num_threads`` in jitted code stops Numba caching it on disk.)
 
     Args:
         alpha: scale of the product.
@@ -222,17 +224,10 @@ def gemm_into(alpha, a, b, accumulate, c, n_threads):
         b: (k, n) float32 array, any strides >= 0.
         accumulate: add to ``c`` (True) or overwrite it (False).
         c: (m, n) float32 array with unit column stride, written in place.
-        n_threads: workers for a large product (``numba.get_num_threads()``).
+        n_threads: workers for a large product (see :func:`gemm_flat`).
     """
-    m, k = a.shape
-    n = b.shape[1]
     af, sa_r, sa_k = flat_view(a)
     bf, sb_k, sb_n = flat_view(b)
     cf, ldc, _ = flat_view(c)
-    scale = np.float32(alpha)
-    parts = n_threads if m * n * k >= PARALLEL_MIN_FMAS else 1
-    if parts > 1:
-        gemm_tiles_parallel(scale, af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, m, n, k,
-                            accumulate, parts)
-    else:
-        gemm_tiles(scale, af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, m, n, k, accumulate)
+    gemm_flat(np.float32(alpha), af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, a.shape[0],
+              b.shape[1], a.shape[1], accumulate, n_threads)
