@@ -4,7 +4,7 @@ accumulation, and bit-identical results whatever the number of threads."""
 import numpy as np
 import pytest
 
-from tgraph.ops._gemm_kernels import LANES, PARALLEL_MIN_FMAS, ROWS, fits, gemm_into
+from tgraph.ops._gemm_kernels import LANES, PACK_MIN_ROWS, PARALLEL_MIN_FMAS, ROWS, fits, gemm_into
 
 RNG = np.random.default_rng(0)
 
@@ -25,6 +25,8 @@ SHAPES = [(ROWS, 1, LANES), (7, 33, LANES + 2), (23, 50, 3 * LANES - 5), (64, 17
 @pytest.mark.parametrize("a_layout, b_layout", [("C", "C"), ("T", "C"), ("C", "T"),
                                                 ("S", "S"), ("T", "T")])
 def test_product_in_every_layout_and_edge(m, k, n, a_layout, b_layout):
+    if b_layout == "T":  # rows of B not contiguous: packed panels, for enough rows
+        m += PACK_MIN_ROWS
     a, b = _matrix(m, k, a_layout), _matrix(k, n, b_layout)
     c = np.full((m, n), np.nan, np.float32)  # overwritten, NaN must not leak
     assert fits(a, b, c)
@@ -49,6 +51,9 @@ def test_small_or_odd_operands_are_left_to_blas():
     assert not fits(a[:-1], b, np.empty((ROWS - 1, LANES), np.float32))
     assert not fits(a, b[:, 1:], np.empty((ROWS, LANES - 1), np.float32))
     assert not fits(a, b[::-1], np.empty((ROWS, LANES), np.float32))  # negative stride
+    b_t = _matrix(3, LANES, "T")  # rows of B not contiguous: panels are copied
+    assert not fits(a, b_t, np.empty((ROWS, LANES), np.float32))
+    assert fits(_matrix(PACK_MIN_ROWS, 3, "C"), b_t, np.empty((PACK_MIN_ROWS, LANES), np.float32))
     assert not fits(a, b, np.empty((LANES, ROWS), np.float32).T)  # columns of c strided
 
 

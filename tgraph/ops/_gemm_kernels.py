@@ -11,7 +11,7 @@ fed one broadcast value of ``A`` per row and one contiguous row of ``B`` per ste
 * Tiles are taken column panel by column panel (``LANES`` columns of ``C``), so the
   panel of ``B`` (``K x LANES``, 200 kB for K = 784) stays in cache while the tiles of
   its rows are computed. A ``B`` whose rows are not contiguous (``W.T``) is copied a
-  panel at a time into a buffer of the worker.
+  panel at a time into a buffer of the worker (for 64 rows or more).
 * The last tile of a row or column that does not fill a tile overlaps the previous one
   and stores only its new part, so there is no narrow edge code (``m >= ROWS`` and
   ``n >= LANES`` are required; smaller products go to BLAS).
@@ -21,8 +21,12 @@ fed one broadcast value of ``A`` per row and one contiguous row of ``B`` per ste
   counts.
 
 Operands are flat 1-D views (:func:`flat_view`) with element strides, so that the kernel
-has one signature whatever the layouts (one compilation, cached on disk).
+has one signature whatever the layouts: it is compiled once, cached on disk, and called
+through a pointer (:func:`tgraph.ops._opaque.opaque_kernel`), not linked into each op.
 """
+
+import hashlib
+from pathlib import Path
 
 import llvmlite.ir as llvm_ir
 import numba
@@ -31,13 +35,17 @@ from numba import prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["ROWS", "LANES", "PARALLEL_MIN_FMAS", "fits", "flat_view", "gemm_flat", "gemm_into"]
+from tgraph.ops import _opaque
+
+__all__ = ["ROWS", "LANES", "PACK_MIN_ROWS", "PARALLEL_MIN_FMAS", "SOURCE_HASH", "fits",
+           "flat_view", "gemm_flat", "gemm_into"]
 
 ROWS = 5  # 20 accumulators of 16 floats, + 4 row values of B + 5 broadcasts: 29 of 32 zmm
 LANES = 64
 _TILE_SIZE = ROWS * LANES
-# PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
-_FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
+# Fused multiply-adds only: no reassociation, so that every compiled copy of the tile
+# (serial, parallel) sums in the same order and gives the same bits; NaN propagates.
+_FASTMATH = {"contract"}
 OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False, "cache": True}
 
 
@@ -78,11 +86,16 @@ def flat_view(x):
     return numba.carray(_data_pointer(x), (span,)), rows, cols
 
 
+PACK_MIN_ROWS = 64  # copying a panel of B (~25 us for K = 625) pays off from 64 rows
+
+
 @numba.njit(**OPTIONS)
 def fits(a, b, c):
-    """Whether the kernel computes ``c = a @ b`` of float32 arrays (at least ROWS x LANES,
-    no negative strides, unit column stride of ``c``); BLAS computes the others."""
-    return (c.shape[0] >= ROWS and c.shape[1] >= LANES
+    """Whether the kernel computes ``c = a @ b`` of float32 arrays: at least ROWS x LANES
+    (:data:`PACK_MIN_ROWS` rows if the rows of ``b`` are not contiguous), no negative
+    strides, unit column stride of ``c``. BLAS computes the others."""
+    min_rows = ROWS if b.strides[1] == b.itemsize else PACK_MIN_ROWS
+    return (c.shape[0] >= min_rows and c.shape[1] >= LANES
             and c.strides[1] == c.itemsize and c.strides[0] >= 0
             and min(a.strides[0], a.strides[1], b.strides[0], b.strides[1]) >= 0)
 
@@ -103,10 +116,9 @@ def _tile(a, a0, sa_r, sa_k, b, b0, ldb, k, acc):
         x2 = a[np.uint64(off + 2 * sa_r)]
         x3 = a[np.uint64(off + 3 * sa_r)]
         x4 = a[np.uint64(off + 4 * sa_r)]
-        start = b0 + kk * ldb
-        row = b[start:start + LANES]
-        for v in range(LANES):
-            w = row[v]
+        start = b0 + kk * ldb  # indexing, not a slice: a slice of an owned array
+        for v in range(LANES):  # would count references in the inner loop
+            w = b[np.uint64(start + v)]
             acc[0, v] += x0 * w
             acc[1, v] += x1 * w
             acc[2, v] += x2 * w
@@ -164,13 +176,13 @@ def _tile_range(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate
         row = (t % n_row_tiles) * ROWS
         skip_lanes, skip_rows = max(0, col + LANES - n), max(0, row + ROWS - m)
         col, row = col - skip_lanes, row - skip_rows
-        source, start, step = b, col, sb_k
-        if packed:
+        if not packed:
+            _tile(a, row * sa_r, sa_r, sa_k, b, col, sb_k, k, acc)
+        else:
             if col != current:
                 _pack_panel(b, sb_k, sb_n, col, k, panel)
                 current = col
-            source, start, step = panel, 0, LANES
-        _tile(a, row * sa_r, sa_r, sa_k, source, start, step, k, acc)
+            _tile(a, row * sa_r, sa_r, sa_k, panel, 0, LANES, k, acc)
         _store(acc, alpha, accumulate, c, row * ldc + col, ldc, skip_rows, skip_lanes)
 
 
@@ -214,6 +226,15 @@ def gemm_flat(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate, 
                     0, _n_tiles(m, n))
 
 
+SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes()
+                             + Path(_opaque.__file__).read_bytes()).hexdigest()[:16]
+_FLAT = types.Array(types.float32, 1, "C")
+_I64 = types.int64
+_GEMM_FLAT = _opaque.opaque_kernel(
+    gemm_flat, (types.float32, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _I64,
+                _I64, types.boolean, _I64), SOURCE_HASH, name="tgraph.gemm_flat")
+
+
 @numba.njit(**OPTIONS)
 def gemm_into(alpha, a, b, accumulate, c, n_threads):
     """``c (+)= alpha a @ b`` for arrays that :func:`fits` accepts.
@@ -229,5 +250,5 @@ def gemm_into(alpha, a, b, accumulate, c, n_threads):
     af, sa_r, sa_k = flat_view(a)
     bf, sb_k, sb_n = flat_view(b)
     cf, ldc, _ = flat_view(c)
-    gemm_flat(np.float32(alpha), af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, a.shape[0],
-              b.shape[1], a.shape[1], accumulate, n_threads)
+    _GEMM_FLAT(np.float32(alpha), af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, a.shape[0],
+               b.shape[1], a.shape[1], accumulate, n_threads)

@@ -32,7 +32,7 @@ from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, Ger, _dot22
 from pytensor.tensor.math import mul
 from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scalar
 
-from tgraph.ops._gemm_kernels import fits, gemm_into
+from tgraph.ops._gemm_kernels import SOURCE_HASH, fits, gemm_into
 
 __all__ = ["gemm_kernel", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG"]
 
@@ -147,7 +147,7 @@ def gemm_kernel(dtype):
 def _key(op, node, name, n_threads):
     dtypes = "-".join(v.type.dtype for v in node.inputs)
     return (f"tgraph_blas_{name}_{getattr(op, 'inplace', '')}_{dtypes}_threads{n_threads}"
-            f"_v{_CACHE_VERSION}")
+            f"_v{_CACHE_VERSION}_{SOURCE_HASH}")
 
 
 @register_funcify_and_cache_key(Dot22)
