@@ -7,6 +7,8 @@
   its images into its own ``(K, F)`` buffer; the buffers are summed at the end.
 
 Shapes as in the forward kernels; ``n_threads`` and the configuration are arguments.
+:func:`conv_grad_input` and :func:`conv_grad_filters` call the parallel kernels compiled
+by themselves, once per dtype, through pointers (see :mod:`tgraph.ops._opaque`).
 """
 
 import numba
@@ -14,28 +16,31 @@ import numpy as np
 from numba import prange
 
 from tgraph.ops._conv_kernels import (
-    conv_forward_shifted,
+    FORWARD_SHIFTED,
     copy_padded,
     pack_weights,
     shifted_waste,
 )
 from tgraph.ops._conv_tiles import (
+    INLINE,
     LANES,
     OPTIONS,
     PARALLEL,
     ROWS,
+    SOURCE_KEY,
     pad_to,
     pixel_bases,
     run_tile,
     thread_range,
 )
+from tgraph.ops._opaque import float_kernel
 
-__all__ = ["conv_grad_input", "conv_grad_filters"]
+__all__ = ["conv_grad_input", "conv_grad_filters", "GRAD_INPUT_SCATTER", "GRAD_FILTERS_WORKERS"]
 
 _CHUNK_VALUES = 65536  # values of padded images + gradient rows per chunk (256 kB float32)
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _copy_rows(g, n, dst, r0):
     """``dst[r0 + p, f] = g[n, f, p]`` for the flattened pixels ``p`` of image ``n``."""
     f_count, out_h, out_w = g.shape[1], g.shape[2], g.shape[3]
@@ -45,7 +50,7 @@ def _copy_rows(g, n, dst, r0):
                 dst[r0 + y * out_w + x, f] = g[n, f, y, x]
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _flipped_transposed(w):
     """``w[f, c, u, v]`` -> ``out[c, f, kh - 1 - u, kw - 1 - v]``."""
     f_count, channels, kh, kw = w.shape
@@ -58,25 +63,9 @@ def _flipped_transposed(w):
     return out
 
 
-@numba.njit(**OPTIONS)
-def conv_grad_input(gout, w, h, wd, sh, sw, ph, pw, n_threads):
-    """Gradient wrt the input ``x (N, C, h, wd)`` of :func:`conv_forward`, given ``gout``.
-
-    With a stride of 1 it is the 'full' correlation of ``gout`` with the flipped,
-    transposed filters; run as :func:`conv_forward_shifted` when that wastes little
-    (measured faster then), else as a product and scatter (:func:`conv_grad_input_scatter`).
-    """
-    f_count, channels, kh, kw = w.shape
-    qh, qw = kh - 1 - ph, kw - 1 - pw
-    if sh == 1 and sw == 1 and qh >= 0 and qw >= 0:
-        if shifted_waste(channels, h, wd, gout.shape[3] + 2 * qw) < 1.3:
-            return conv_forward_shifted(gout, _flipped_transposed(w), qh, qw, n_threads)
-    return conv_grad_input_scatter(gout, w, h, wd, sh, sw, ph, pw, n_threads)
-
-
 @numba.njit(**PARALLEL)
 def conv_grad_input_scatter(gout, w, h, wd, sh, sw, ph, pw, n_threads):
-    """:func:`conv_grad_input` as patch products (:func:`tile_product`) added into place."""
+    """:func:`conv_grad_input` as patch products (``tile_product``) added into place."""
     n_img, f_count, out_h, out_w = gout.shape
     _, channels, kh, kw = w.shape
     packed = pack_weights(w, False)
@@ -120,15 +109,13 @@ def _grad_input_image(g_rows, packed, padded, kh, kw, sh, sw, out_w, patch, base
 
 
 @numba.njit(**PARALLEL)
-def conv_grad_filters(x, gout, kh, kw, sh, sw, ph, pw, n_threads):
-    """Gradient wrt the filters ``w (F, C, kh, kw)`` of :func:`conv_forward`, given ``gout``."""
+def _grad_filters_workers(x, gout, partial, kh, kw, sh, sw, ph, pw):
+    """``partial[t] += patches^T @ gradient rows`` over the images of worker ``t``."""
     n_img, channels, h, wd = x.shape
     _, f_count, out_h, out_w = gout.shape
+    n_threads, k_pad, f_pad = partial.shape
     hp, wp = h + 2 * ph, wd + 2 * pw
-    f_pad = pad_to(f_count, LANES)
-    k_pad = pad_to(kh * kw * channels, ROWS)
     chunk = max(1, _CHUNK_VALUES // (hp * wp * channels + out_h * out_w * f_pad))
-    partial = np.zeros((n_threads, k_pad, f_pad), x.dtype)
     offsets = _patch_offsets(kh, kw, channels, wp, k_pad)
     for t in prange(n_threads):
         lo, hi = thread_range(n_img, n_threads, t)
@@ -140,7 +127,6 @@ def conv_grad_filters(x, gout, kh, kw, sh, sw, ph, pw, n_threads):
                 copy_padded(x, n0 + i, ph, pw, padded[i])
                 _copy_rows(gout, n0 + i, g_rows, i * out_h * out_w)
             _grad_filters_chunk(padded, count, g_rows, offsets, partial[t], out_h, out_w, sh, sw)
-    return _unpack_filters(partial.sum(axis=0), f_count, channels, kh, kw)
 
 
 @numba.njit(**OPTIONS)
@@ -164,7 +150,7 @@ def _grad_filters_chunk(padded, count, g_rows, offsets, acc, out_h, out_w, sh, s
                      sw * channels, acc, k0, f0, True, offsets[k0:k0 + ROWS])
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _unpack_filters(acc, f_count, channels, kh, kw):
     dw = np.empty((f_count, channels, kh, kw), acc.dtype)
     for f in range(f_count):
@@ -174,3 +160,39 @@ def _unpack_filters(acc, f_count, channels, kh, kw):
                     dw[f, c, ky, kx] = acc[(ky * kw + kx) * channels + c, f]
     return dw
 
+
+GRAD_INPUT_SCATTER = float_kernel(conv_grad_input_scatter, (4, 4), 7, SOURCE_KEY)
+GRAD_FILTERS_WORKERS = float_kernel(_grad_filters_workers, (4, 4, 3), 6, SOURCE_KEY)
+
+
+@numba.njit(**OPTIONS)
+def conv_grad_input(gout, w, h, wd, sh, sw, ph, pw, n_threads):
+    """Gradient wrt the input ``x (N, C, h, wd)`` of :func:`conv_forward`, given ``gout``.
+
+    With a stride of 1 it is the 'full' correlation of ``gout`` with the flipped,
+    transposed filters; run as :func:`conv_forward_shifted` when that wastes little
+    (measured faster then), else as a product and scatter (:func:`conv_grad_input_scatter`).
+    ``gout`` and ``w`` must be C-contiguous.
+    """
+    f_count, channels, kh, kw = w.shape
+    qh, qw = kh - 1 - ph, kw - 1 - pw
+    if sh == 1 and sw == 1 and qh >= 0 and qw >= 0:
+        if shifted_waste(channels, h, wd, gout.shape[3] + 2 * qw) < 1.3:
+            return FORWARD_SHIFTED(gout, _flipped_transposed(w), qh, qw, n_threads)
+    return GRAD_INPUT_SCATTER(gout, w, h, wd, sh, sw, ph, pw, n_threads)
+
+
+@numba.njit(**OPTIONS)
+def conv_grad_filters(x, gout, kh, kw, sh, sw, ph, pw, n_threads):
+    """Gradient wrt the filters ``w (F, C, kh, kw)`` of :func:`conv_forward`, given ``gout``.
+
+    Worker ``t`` of ``n_threads`` adds the products of its images to ``partial[t]``
+    ``(K padded to ROWS, F padded to LANES)``; the partial sums are added in order.
+    ``x`` and ``gout`` must be C-contiguous.
+    """
+    f_count, channels = gout.shape[1], x.shape[1]
+    f_pad = pad_to(f_count, LANES)
+    k_pad = pad_to(kh * kw * channels, ROWS)
+    partial = np.zeros((n_threads, k_pad, f_pad), x.dtype)
+    GRAD_FILTERS_WORKERS(x, gout, partial, kh, kw, sh, sw, ph, pw)
+    return _unpack_filters(partial.sum(axis=0), f_count, channels, kh, kw)

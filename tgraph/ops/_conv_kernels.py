@@ -9,7 +9,10 @@ few filters, output pixels along the lanes (:func:`conv_forward_shifted`).
 
 Shapes: ``x (N, C, H, W)``, ``w (F, C, kh, kw)``, ``out (N, F, OH, OW)`` with
 ``OH = (H + 2 * ph - kh) // sh + 1`` (likewise ``OW``). Strides, paddings and
-``n_threads`` are arguments (not constants), so one compiled kernel serves every layer.
+``n_threads`` are arguments (not constants), so one compiled kernel serves every layer:
+:func:`conv_forward` calls the parallel kernels compiled by themselves, once per dtype,
+through pointers (``FORWARD_SHIFTED``, ``FORWARD_FILTER_LANES``; see
+:mod:`tgraph.ops._opaque`).
 """
 
 import numba
@@ -17,22 +20,26 @@ import numpy as np
 from numba import prange
 
 from tgraph.ops._conv_tiles import (
+    INLINE,
     LANES,
     OPTIONS,
     PARALLEL,
     ROWS,
+    SOURCE_KEY,
     pad_to,
     pixel_bases,
     run_shifted_tile,
     run_tile,
     thread_range,
 )
+from tgraph.ops._opaque import float_kernel
 
 __all__ = ["conv_forward", "conv_forward_shifted", "conv_forward_filter_lanes",
-           "copy_padded", "pack_weights", "shifted_waste"]
+           "FORWARD_SHIFTED", "FORWARD_FILTER_LANES", "copy_padded", "pack_weights",
+           "shifted_waste"]
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def copy_padded(src, n, ph, pw, dst):
     """``dst[y + ph, x + pw, c] = src[n, c, y, x]``; the border of ``dst`` stays as is."""
     for c in range(src.shape[1]):
@@ -117,27 +124,11 @@ def conv_forward_shifted(x, w, ph, pw, n_threads):
     return out
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def shifted_waste(out_channels, out_h, out_w, wp):
     """Computed / useful products of :func:`conv_forward_shifted` (padded rows and lanes)."""
     rows = pad_to(out_h * wp, LANES) / (out_h * out_w)
     return rows * pad_to(out_channels, ROWS) / out_channels
-
-
-@numba.njit(**OPTIONS)
-def conv_forward(x, w, sh, sw, ph, pw, n_threads):
-    """Cross-correlation ``out[n, f] = sum_c x[n, c] (*) w[f, c]`` with stride and zero padding.
-
-    With a stride of 1 and few filters (a first layer: filters along the lanes would
-    leave most of them empty) pixels go along the lanes (:func:`conv_forward_shifted`).
-    """
-    f_count, _, kh, kw = w.shape
-    if sh == 1 and sw == 1:
-        wp = x.shape[3] + 2 * pw
-        out_h, out_w = x.shape[2] + 2 * ph - kh + 1, wp - kw + 1
-        if shifted_waste(f_count, out_h, out_w, wp) < pad_to(f_count, LANES) / f_count:
-            return conv_forward_shifted(x, w, ph, pw, n_threads)
-    return conv_forward_filter_lanes(x, w, sh, sw, ph, pw, n_threads)
 
 
 @numba.njit(**PARALLEL)
@@ -174,4 +165,25 @@ def _forward_image(padded, packed, out, kh, kw, sh, sw, out_w, tile, bases):
             for v in range(min(LANES, f_count - f0)):
                 for r in range(rows):
                     out[f0 + v, p0 + r] = tile[r, v]
+
+
+FORWARD_SHIFTED = float_kernel(conv_forward_shifted, (4, 4), 3, SOURCE_KEY)
+FORWARD_FILTER_LANES = float_kernel(conv_forward_filter_lanes, (4, 4), 5, SOURCE_KEY)
+
+
+@numba.njit(**OPTIONS)
+def conv_forward(x, w, sh, sw, ph, pw, n_threads):
+    """Cross-correlation ``out[n, f] = sum_c x[n, c] (*) w[f, c]`` with stride and zero padding.
+
+    With a stride of 1 and few filters (a first layer: filters along the lanes would
+    leave most of them empty) pixels go along the lanes (:func:`conv_forward_shifted`).
+    ``x`` and ``w`` must be C-contiguous.
+    """
+    f_count, _, kh, kw = w.shape
+    if sh == 1 and sw == 1:
+        wp = x.shape[3] + 2 * pw
+        out_h, out_w = x.shape[2] + 2 * ph - kh + 1, wp - kw + 1
+        if shifted_waste(f_count, out_h, out_w, wp) < pad_to(f_count, LANES) / f_count:
+            return FORWARD_SHIFTED(x, w, ph, pw, n_threads)
+    return FORWARD_FILTER_LANES(x, w, sh, sw, ph, pw, n_threads)
 

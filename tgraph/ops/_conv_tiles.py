@@ -15,22 +15,38 @@ a function's own file only, so the entry kernels are cached instead, under a has
 the sources of every module they use (see :func:`tgraph.ops._opaque.opaque_kernel`).
 """
 
+from pathlib import Path
+
 import llvmlite.ir as llvm_ir
 import numba
 import numpy as np
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["ROWS", "LANES", "OPTIONS", "PARALLEL", "pad_to", "tile_product", "run_tile",
-           "shifted_tile", "run_shifted_tile", "thread_range", "pixel_bases"]
+from tgraph.ops._opaque import source_key
+
+__all__ = ["ROWS", "LANES", "OPTIONS", "INLINE", "PARALLEL", "SOURCE_KEY", "pad_to",
+           "tile_product", "run_tile", "shifted_tile", "run_shifted_tile", "thread_range",
+           "pixel_bases"]
 
 ROWS = 6
 LANES = 64
 _TILE_SIZE = ROWS * LANES
 # PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
 _FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
-OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False}
+# Called from jitted code only: no Python or C wrappers to compile.
+OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False,
+           "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+# Small helpers are inlined into their callers' Numba IR, not compiled by themselves
+# (each compiled function is optimized and turned into machine code once for itself and
+# again inside each caller). Not for code that allocates with np.zeros or uses array
+# expressions: inside a parallel function, those would become parallel loops of their own.
+INLINE = dict(OPTIONS, inline="always")
 PARALLEL = dict(OPTIONS, parallel=True)
+# The parallel kernels are compiled by themselves and called through pointers
+# (tgraph.ops._opaque), cached on disk under a hash of all the convolution kernels' code.
+SOURCE_KEY = source_key(Path(__file__).with_name(name) for name in
+                        ("_conv_tiles.py", "_conv_kernels.py", "_conv_grad_kernels.py"))
 
 
 @intrinsic(prefer_literal=True)
@@ -47,7 +63,7 @@ def _stack_buffer(typingctx, size, like):
     return types.CPointer(dtype)(size, like), codegen
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def pad_to(n, multiple):
     """``n`` rounded up to a multiple of ``multiple``."""
     return (n + multiple - 1) // multiple * multiple
@@ -135,7 +151,7 @@ def run_tile(a, b, v0, n_img, img_stride, n_outer, ostride, n_inner, istride,
                  bases[0], bases[1], bases[2], bases[3], bases[4], bases[5])
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def pixel_bases(p0, n_pixels, out_w, row_step, col_step, bases):
     """Offsets of the top-left corners of ROWS output pixels (the last one repeated)."""
     for r in range(ROWS):
@@ -144,7 +160,7 @@ def pixel_bases(p0, n_pixels, out_w, row_step, col_step, bases):
         bases[r] = oy * row_step + (p - oy * out_w) * col_step
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def thread_range(n, n_threads, t):
     """The range ``[lo, hi)`` of ``n`` items that worker ``t`` of ``n_threads`` takes."""
     return n * t // n_threads, n * (t + 1) // n_threads

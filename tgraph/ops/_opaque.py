@@ -7,8 +7,8 @@ PyTensor's wrapper of an op, the compiled graph, its cache wrapper, the multi-st
 A call made here goes through a pointer instead: the callee is compiled (or loaded from
 the disk cache) once, on its own, and callers contain only the call.
 
-* :func:`opaque_kernel` makes an njit-callable stand-in for a kernel compiled for one
-  explicit signature. The caller finds the kernel's address at its first call through a
+* :func:`opaque_kernel` makes an njit-callable stand-in for a kernel compiled for an
+  explicit signature (:func:`float_kernel`: float32 or float64 arrays). The caller finds the kernel's address at its first call through a
   C callback into Python (the symbol ``tgraph_native_address``) and keeps it in a global
   of its own module, so a caller loaded from Numba's disk cache in another process still
   works: it asks again. The kernel is cached on disk under a key naming its sources, so
@@ -24,9 +24,9 @@ import ctypes
 import hashlib
 import inspect
 import traceback
+from pathlib import Path
 
 import numba
-import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba.core import cgutils, types
@@ -35,8 +35,8 @@ from numba.core.typing import signature
 from numba.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-__all__ = ["opaque_kernel", "opaque_kernels_by_dtype", "native_call", "native_address",
-           "signature_key"]
+__all__ = ["opaque_kernel", "opaque_kernel_signatures", "float_kernel", "source_key",
+           "native_call", "native_address", "signature_key"]
 
 _ADDRESS_SYMBOL = "tgraph_native_address"
 _KERNELS = {}  # key id -> (dispatcher, argument types)
@@ -149,16 +149,27 @@ def _closure_free_entry(kernel, options):
     return compile_numba_function_src(source, "entry", {"kernel": inlined})
 
 
-def _check_args(typingctx, name, args, argtypes):
-    """Raise a TypingError unless ``args`` convert to ``argtypes`` (arrays: are them)."""
+def _converts(typingctx, args, argtypes):
+    """Whether a call with ``args`` can pass them as ``argtypes`` (arrays: exactly)."""
     if len(args) != len(argtypes):
-        raise TypingError(f"{name} takes {len(argtypes)} arguments "
-                          f"({signature_key(argtypes)}), got {len(args)}")
-    for i, (got, wanted) in enumerate(zip(args, argtypes)):
-        arrays = isinstance(got, types.Array) or isinstance(wanted, types.Array)
-        if (got != wanted) if arrays else typingctx.can_convert(got, wanted) is None:
-            raise TypingError(f"{name}: argument {i} is {got}, expected {wanted} "
-                              "(np.ascontiguousarray makes an array C-contiguous)")
+        return False
+    for got, wanted in zip(args, argtypes):
+        if isinstance(got, types.Array) or isinstance(wanted, types.Array):
+            if got != wanted:
+                return False
+        elif typingctx.can_convert(got, wanted) is None:
+            return False
+    return True
+
+
+def _pick_signature(typingctx, name, args, signatures):
+    """The index of the first of ``signatures`` that ``args`` convert to."""
+    for index, argtypes in enumerate(signatures):
+        if _converts(typingctx, args, argtypes):
+            return index
+    compiled = "; ".join(f"({signature_key(s)})" for s in signatures)
+    raise TypingError(f"{name}: no compiled signature takes ({signature_key(args)}); it has "
+                      f"{compiled} (np.ascontiguousarray makes an array C-contiguous)")
 
 
 def opaque_kernel(kernel, argtypes, source_key, name=None):
@@ -170,24 +181,36 @@ def opaque_kernel(kernel, argtypes, source_key, name=None):
 
     Args:
         kernel: a Numba dispatcher (its options are kept; it is cached on disk).
-        argtypes: tuple of Numba types, the one signature compiled.
+        argtypes: tuple of Numba types, the signature compiled.
         source_key: text that changes whenever the kernel's code does (e.g. a hash of
-            the sources of every module it calls), part of the disk-cache key.
+            the sources of every module it calls, :func:`source_key`), part of the
+            disk-cache key.
         name: a name unique among kernels (default: the function's module and
             qualified name; kernels made by one factory need their own).
 
     Returns:
-        An ``@intrinsic`` to call from jitted code with ``len(argtypes)`` arguments.
+        An ``@intrinsic`` to call from jitted code; it is compiled when a caller is.
     """
-    argtypes = tuple(argtypes)
+    return opaque_kernel_signatures(kernel, [argtypes], source_key, name)
+
+
+def opaque_kernel_signatures(kernel, signatures, source_key, name=None):
+    """:func:`opaque_kernel` for several signatures (tuples of Numba argument types).
+
+    A call uses the first signature its arguments convert to; only signatures that
+    calls use are compiled.
+    """
+    signatures = [tuple(argtypes) for argtypes in signatures]
     name = name or f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"
-    kernel_id = _kernel_id(f"{name}({signature_key(argtypes)})-{source_key}")
     cached = _cached_dispatcher(kernel, name, source_key)
-    _KERNELS[kernel_id] = (cached, argtypes)
+    ids = [_kernel_id(f"{name}({signature_key(s)})-{source_key}") for s in signatures]
+    for kernel_id, argtypes in zip(ids, signatures):
+        _KERNELS[kernel_id] = (cached, argtypes)
 
     @intrinsic
     def call(typingctx, *args):
-        _check_args(typingctx, name, args, argtypes)
+        index = _pick_signature(typingctx, name, args, signatures)
+        argtypes, kernel_id = signatures[index], ids[index]
         _, restype, folded = native_address(cached, argtypes)
 
         def codegen(context, builder, sig, values):
@@ -201,26 +224,33 @@ def opaque_kernel(kernel, argtypes, source_key, name=None):
     return call
 
 
-def opaque_kernels_by_dtype(kernel, n_arrays, n_ints, source_key, ndim=4):
-    """``{dtype: stand-in}`` of ``kernel(*arrays, *ints)`` for float32 and float64.
+def float_kernel(kernel, array_ndims, n_ints, source_key):
+    """:func:`opaque_kernel` of ``kernel(*arrays, *ints)`` for float32 and float64 arrays.
 
     Args:
-        kernel: a Numba dispatcher taking ``n_arrays`` C-contiguous ``ndim``-D arrays of
-            one float dtype, then ``n_ints`` int64 values.
-        n_arrays, n_ints: the number of each.
+        kernel: a Numba dispatcher taking C-contiguous arrays of one float dtype (of
+            ``array_ndims`` dimensions), then ``n_ints`` int64 values.
+        array_ndims: the number of dimensions of each array argument.
+        n_ints: the number of integer arguments.
         source_key: see :func:`opaque_kernel`.
-        ndim: the arrays' number of dimensions.
 
     Returns:
-        dict from dtype name to the :func:`opaque_kernel` stand-in for it; a dtype is
-        compiled only when a caller of its stand-in is.
+        The stand-in; the dtype of the arrays in a call selects the compiled kernel.
     """
-    table = {}
-    for dtype in ("float32", "float64"):
-        array = types.Array(numba.from_dtype(np.dtype(dtype)), ndim, "C")
-        table[dtype] = opaque_kernel(kernel, (array,) * n_arrays + (types.int64,) * n_ints,
-                                     source_key)
-    return table
+    signatures = []
+    for dtype in (types.float32, types.float64):
+        arrays = tuple(types.Array(dtype, ndim, "C") for ndim in array_ndims)
+        signatures.append(arrays + (types.int64,) * n_ints)
+    return opaque_kernel_signatures(kernel, signatures, source_key)
+
+
+def source_key(paths):
+    """A short hash of the contents of the files ``paths`` and of this module (whose
+    code the callers contain), for :func:`opaque_kernel`'s ``source_key``."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def native_call(restype, argtypes, folded=None):
@@ -239,7 +269,7 @@ def native_call(restype, argtypes, folded=None):
 
     @intrinsic
     def call(typingctx, address, *args):
-        _check_args(typingctx, "native_call", args, argtypes)
+        _pick_signature(typingctx, "native_call", args, [argtypes])
 
         def codegen(context, builder, sig, values):
             pointer = builder.inttoptr(values[0], ir.IntType(8).as_pointer())

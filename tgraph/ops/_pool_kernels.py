@@ -9,29 +9,42 @@ The planes ``(n, c)`` are processed in parallel.
 The 2x2 windows with stride 2 of every tutorial network have their own loops, in which
 the constant offsets let LLVM vectorize across windows (about 10x faster than the
 general loops, which handle any window and stride); both give the same results.
+
+The parallel loops (``_*_planes``) are compiled by themselves, once per dtype, and called
+through pointers (the ``*_PLANES`` stand-ins, see :mod:`tgraph.ops._opaque`); window and
+stride are arguments, so every layer shares them.
 """
+
+from pathlib import Path
 
 import numba
 import numpy as np
 from numba import prange
 
+from tgraph.ops._opaque import float_kernel, source_key
+
 __all__ = ["max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad"]
 
 # PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
 _FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
-# Not cached by themselves: the entry kernels are, under a hash of this module's source
-# (see tgraph.ops._opaque.opaque_kernel).
-OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False}
+# Called from jitted code only (no Python or C wrappers), not cached by themselves: the
+# entry kernels are, under a hash of this module's source (tgraph.ops._opaque).
+OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False,
+           "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+# Small helpers are inlined into their callers' Numba IR instead of being compiled (and
+# optimized again in each caller) by themselves; allocations stay out of the parallel
+# functions (np.zeros there would be a parallel loop of its own).
+INLINE = dict(OPTIONS, inline="always")
 PARALLEL = dict(OPTIONS, parallel=True)
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _span(i, stride, size, limit):
     start = i * stride
     return start, min(start + size, limit)
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _windows_reaching(column, stride, n_windows, width):
     """How many windows ``j`` (from 0) have column ``j * stride + column`` inside ``width``."""
     if column >= width:
@@ -39,7 +52,7 @@ def _windows_reaching(column, stride, n_windows, width):
     return min(n_windows, (width - 1 - column) // stride + 1)
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _is_max(value, best):
     """Whether ``value`` is its window's maximum ``best``; a NaN is (it makes the max NaN)."""
     return (value == best) | (value != value)
@@ -59,13 +72,13 @@ def _max_row(plane, r0, r1, kw, sw, out_row):
                 out_row[j] = value if (value > best or value != value) else best
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _nanmax(a, b):
     """``max(a, b)``, NaN if either is NaN."""
     return a if (a >= b or a != a) else b
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _is_2x2(kh, kw, sh, sw):
     return kh == 2 and kw == 2 and sh == 2 and sw == 2
 
@@ -90,9 +103,9 @@ def max_pool(x, kh, kw, sh, sw, oh, ow):
     """``out[n, c, i, j] = max`` of window ``(i, j)`` of ``x[n, c]`` (NaN if it holds one)."""
     out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
     if _is_2x2(kh, kw, sh, sw):
-        _max_pool_2x2_planes(x, out)
+        MAX_POOL_2X2_PLANES(x, out)
     else:
-        _max_pool_planes(x, kh, kw, sh, sw, out)
+        MAX_POOL_PLANES(x, out, kh, kw, sh, sw)
     return out
 
 
@@ -104,7 +117,7 @@ def _max_pool_2x2_planes(x, out):
 
 
 @numba.njit(**PARALLEL)
-def _max_pool_planes(x, kh, kw, sh, sw, out):
+def _max_pool_planes(x, out, kh, kw, sh, sw):
     channels, h, oh = x.shape[1], x.shape[2], out.shape[2]
     for q in prange(x.shape[0] * channels):
         n, c = q // channels, q % channels
@@ -133,7 +146,7 @@ def _route_2x2(top, bottom, best, grad, g_top, g_bottom, count):
         g_bottom[2 * j + 1] = g if d else 0
 
 
-@numba.njit(**OPTIONS)
+@numba.njit(**INLINE)
 def _route_cut_window(plane, r0, c0, best, grad, g_plane):
     """Gradient of a 2x2 window cut by the border (``g_plane`` zero there beforehand)."""
     for r in range(r0, min(r0 + 2, plane.shape[0])):
@@ -169,8 +182,10 @@ def max_pool_grad(x, out, gz, kh, kw, sh, sw):
     holding the maximum; overlapping windows add up.
     """
     if _is_2x2(kh, kw, sh, sw):
-        return _max_pool_grad_2x2_planes(x, out, gz)
-    return _max_pool_grad_planes(x, out, gz, kh, kw, sh, sw)
+        return MAX_POOL_GRAD_2X2_PLANES(x, out, gz)
+    gx = np.zeros_like(x)
+    MAX_POOL_GRAD_PLANES(x, out, gz, gx, kh, kw, sh, sw)
+    return gx
 
 
 @numba.njit(**PARALLEL)
@@ -184,10 +199,9 @@ def _max_pool_grad_2x2_planes(x, out, gz):
 
 
 @numba.njit(**PARALLEL)
-def _max_pool_grad_planes(x, out, gz, kh, kw, sh, sw):
+def _max_pool_grad_planes(x, out, gz, gx, kh, kw, sh, sw):
     n_img, channels, h, w = x.shape
     oh, ow = gz.shape[2], gz.shape[3]
-    gx = np.zeros_like(x)
     done = np.empty((n_img * channels, ow), np.bool_)
     for q in prange(n_img * channels):
         n, c = q // channels, q % channels
@@ -201,14 +215,20 @@ def _max_pool_grad_planes(x, out, gz, kh, kw, sh, sw):
                         if not done[q, j] and _is_max(x[n, c, r, col], out[n, c, i, j]):
                             gx[n, c, r, col] += gz[n, c, i, j]
                             done[q, j] = True
-    return gx
+
+
+@numba.njit(**OPTIONS)
+def avg_pool(x, kh, kw, sh, sw, oh, ow):
+    """``out[n, c, i, j]`` = mean of the values of window ``(i, j)`` of ``x[n, c]``."""
+    out = np.zeros((x.shape[0], x.shape[1], oh, ow), x.dtype)
+    AVG_POOL_PLANES(x, out, kh, kw, sh, sw)
+    return out
 
 
 @numba.njit(**PARALLEL)
-def avg_pool(x, kh, kw, sh, sw, oh, ow):
-    """``out[n, c, i, j]`` = mean of the values of window ``(i, j)`` of ``x[n, c]``."""
+def _avg_pool_planes(x, out, kh, kw, sh, sw):
     n_img, channels, h, w = x.shape
-    out = np.zeros((n_img, channels, oh, ow), x.dtype)
+    oh, ow = out.shape[2], out.shape[3]
     for q in prange(n_img * channels):
         n, c = q // channels, q % channels
         for i in range(oh):
@@ -220,14 +240,20 @@ def avg_pool(x, kh, kw, sh, sw, oh, ow):
             for j in range(ow):
                 c0, c1 = _span(j, sw, kw, w)
                 out[n, c, i, j] /= (r1 - r0) * (c1 - c0)
-    return out
+
+
+@numba.njit(**OPTIONS)
+def avg_pool_grad(gz, h, w, kh, kw, sh, sw):
+    """Gradient of :func:`avg_pool` wrt its ``(N, C, h, w)`` input."""
+    gx = np.zeros((gz.shape[0], gz.shape[1], h, w), gz.dtype)
+    AVG_POOL_GRAD_PLANES(gz, gx, kh, kw, sh, sw)
+    return gx
 
 
 @numba.njit(**PARALLEL)
-def avg_pool_grad(gz, h, w, kh, kw, sh, sw):
-    """Gradient of :func:`avg_pool` wrt its ``(N, C, h, w)`` input."""
+def _avg_pool_grad_planes(gz, gx, kh, kw, sh, sw):
     n_img, channels, oh, ow = gz.shape
-    gx = np.zeros((n_img, channels, h, w), gz.dtype)
+    h, w = gx.shape[2], gx.shape[3]
     for q in prange(n_img * channels):
         n, c = q // channels, q % channels
         share = np.empty(ow, gz.dtype)
@@ -240,4 +266,13 @@ def avg_pool_grad(gz, h, w, kh, kw, sh, sw):
                 for dc in range(kw):
                     for j in range(_windows_reaching(dc, sw, ow, w)):
                         gx[n, c, r, j * sw + dc] += share[j]
-    return gx
+
+
+# Stand-ins of the parallel loops (used above), cached under a hash of this module.
+SOURCE_KEY = source_key([Path(__file__)])
+MAX_POOL_2X2_PLANES = float_kernel(_max_pool_2x2_planes, (4, 4), 0, SOURCE_KEY)
+MAX_POOL_PLANES = float_kernel(_max_pool_planes, (4, 4), 4, SOURCE_KEY)
+MAX_POOL_GRAD_2X2_PLANES = float_kernel(_max_pool_grad_2x2_planes, (4, 4, 4), 0, SOURCE_KEY)
+MAX_POOL_GRAD_PLANES = float_kernel(_max_pool_grad_planes, (4, 4, 4, 4), 4, SOURCE_KEY)
+AVG_POOL_PLANES = float_kernel(_avg_pool_planes, (4, 4), 4, SOURCE_KEY)
+AVG_POOL_GRAD_PLANES = float_kernel(_avg_pool_grad_planes, (4, 4), 4, SOURCE_KEY)

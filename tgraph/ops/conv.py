@@ -27,7 +27,6 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
 
 from tgraph.ops import _conv_grad_kernels, _conv_kernels, _conv_tiles, _opaque
-from tgraph.ops._opaque import opaque_kernels_by_dtype
 
 __all__ = [
     "conv2d",
@@ -282,30 +281,23 @@ def _np_grad_filters(x, gz, w_hw, stride, padding):
 
 
 # -- Numba ---------------------------------------------------------------------------------
-# The ops call the kernels compiled once per dtype, through pointers (tgraph.ops._opaque):
-# stride, padding and thread count are arguments, so every layer shares one compilation.
+# The kernels' parallel parts are compiled once per dtype and called through pointers
+# (tgraph.ops._opaque): stride, padding and threads are arguments, all layers share them.
 
 
 def _cache_key(op, n_threads):
     return f"tgraph.{type(op).__name__}{op.stride}{op.padding}-threads{n_threads}-{_SOURCE_HASH}"
 
 
-_FORWARD = opaque_kernels_by_dtype(_conv_kernels.conv_forward, 2, 5, _SOURCE_HASH)
-_GRAD_INPUT = opaque_kernels_by_dtype(_conv_grad_kernels.conv_grad_input, 2, 7, _SOURCE_HASH)
-_GRAD_FILTERS = opaque_kernels_by_dtype(_conv_grad_kernels.conv_grad_filters, 2, 7,
-                                        _SOURCE_HASH)
-
-
 @register_funcify_and_cache_key(Conv2D)
 def _numba_conv2d(op, node=None, **kwargs):
     (sh, sw), (ph, pw) = op.stride, op.padding
     n_threads = numba.get_num_threads()
-    forward = _FORWARD[node.outputs[0].dtype]
 
     @numba_njit
     def conv2d_forward(x, w):
         x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
-        return forward(x, w, sh, sw, ph, pw, n_threads)
+        return _conv_kernels.conv_forward(x, w, sh, sw, ph, pw, n_threads)
 
     return conv2d_forward, _cache_key(op, n_threads)
 
@@ -314,12 +306,12 @@ def _numba_conv2d(op, node=None, **kwargs):
 def _numba_conv2d_grad_input(op, node=None, **kwargs):
     (sh, sw), (ph, pw) = op.stride, op.padding
     n_threads = numba.get_num_threads()
-    grad_input = _GRAD_INPUT[node.outputs[0].dtype]
 
     @numba_njit
     def conv2d_grad_input(gz, w, x_hw):
         gz, w = np.ascontiguousarray(gz), np.ascontiguousarray(w)
-        return grad_input(gz, w, x_hw[0], x_hw[1], sh, sw, ph, pw, n_threads)
+        return _conv_grad_kernels.conv_grad_input(gz, w, x_hw[0], x_hw[1], sh, sw, ph, pw,
+                                                  n_threads)
 
     return conv2d_grad_input, _cache_key(op, n_threads)
 
@@ -328,12 +320,12 @@ def _numba_conv2d_grad_input(op, node=None, **kwargs):
 def _numba_conv2d_grad_filters(op, node=None, **kwargs):
     (sh, sw), (ph, pw) = op.stride, op.padding
     n_threads = numba.get_num_threads()
-    grad_filters = _GRAD_FILTERS[node.outputs[0].dtype]
 
     @numba_njit
     def conv2d_grad_filters(x, gz, w_hw):
         x, gz = np.ascontiguousarray(x), np.ascontiguousarray(gz)
-        return grad_filters(x, gz, w_hw[0], w_hw[1], sh, sw, ph, pw, n_threads)
+        return _conv_grad_kernels.conv_grad_filters(x, gz, w_hw[0], w_hw[1], sh, sw, ph, pw,
+                                                    n_threads)
 
     return conv2d_grad_filters, _cache_key(op, n_threads)
 

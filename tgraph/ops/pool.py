@@ -26,7 +26,6 @@ from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_
 
 from tgraph.ops import _opaque
 from tgraph.ops import _pool_kernels as kernels
-from tgraph.ops._opaque import opaque_kernels_by_dtype
 from tgraph.ops.conv import (
     _float4d,
     _int_pair,
@@ -235,22 +234,15 @@ def _cache_key(op):
     return f"tgraph.{type(op).__name__}{op.pool}{op.stride}{op.ignore_border}-{_SOURCE_HASH}"
 
 
-_MAX_POOL = opaque_kernels_by_dtype(kernels.max_pool, 1, 6, _SOURCE_HASH)
-_MAX_POOL_GRAD = opaque_kernels_by_dtype(kernels.max_pool_grad, 3, 4, _SOURCE_HASH)
-_AVG_POOL = opaque_kernels_by_dtype(kernels.avg_pool, 1, 6, _SOURCE_HASH)
-_AVG_POOL_GRAD = opaque_kernels_by_dtype(kernels.avg_pool_grad, 1, 6, _SOURCE_HASH)
-
-
 @register_funcify_and_cache_key(MaxPool2D)
 def _numba_max_pool(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
     op_out_dims = _numba_out_dims(op)
-    max_pool = _MAX_POOL[node.outputs[0].dtype]
 
     @numba_njit
     def max_pool2d_forward(x):
         oh, ow = op_out_dims(x.shape[2], x.shape[3])
-        return max_pool(np.ascontiguousarray(x), kh, kw, sh, sw, oh, ow)
+        return kernels.max_pool(np.ascontiguousarray(x), kh, kw, sh, sw, oh, ow)
 
     return max_pool2d_forward, _cache_key(op)
 
@@ -258,12 +250,11 @@ def _numba_max_pool(op, node=None, **kwargs):
 @register_funcify_and_cache_key(MaxPool2DGrad)
 def _numba_max_pool_grad(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
-    max_pool_grad = _MAX_POOL_GRAD[node.outputs[0].dtype]
 
     @numba_njit
     def max_pool2d_grad(x, out, gz):
-        x, out, gz = np.ascontiguousarray(x), np.ascontiguousarray(out), np.ascontiguousarray(gz)
-        return max_pool_grad(x, out, gz, kh, kw, sh, sw)
+        x, out = np.ascontiguousarray(x), np.ascontiguousarray(out)
+        return kernels.max_pool_grad(x, out, np.ascontiguousarray(gz), kh, kw, sh, sw)
 
     return max_pool2d_grad, _cache_key(op)
 
@@ -272,12 +263,11 @@ def _numba_max_pool_grad(op, node=None, **kwargs):
 def _numba_avg_pool(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
     op_out_dims = _numba_out_dims(op)
-    avg_pool = _AVG_POOL[node.outputs[0].dtype]
 
     @numba_njit
     def avg_pool2d_forward(x):
         oh, ow = op_out_dims(x.shape[2], x.shape[3])
-        return avg_pool(np.ascontiguousarray(x), kh, kw, sh, sw, oh, ow)
+        return kernels.avg_pool(np.ascontiguousarray(x), kh, kw, sh, sw, oh, ow)
 
     return avg_pool2d_forward, _cache_key(op)
 
@@ -285,11 +275,10 @@ def _numba_avg_pool(op, node=None, **kwargs):
 @register_funcify_and_cache_key(AvgPool2DGrad)
 def _numba_avg_pool_grad(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
-    avg_pool_grad = _AVG_POOL_GRAD[node.outputs[0].dtype]
 
     @numba_njit
     def avg_pool2d_grad(gz, x_hw):
-        return avg_pool_grad(np.ascontiguousarray(gz), x_hw[0], x_hw[1], kh, kw, sh, sw)
+        return kernels.avg_pool_grad(np.ascontiguousarray(gz), x_hw[0], x_hw[1], kh, kw, sh, sw)
 
     return avg_pool2d_grad, _cache_key(op)
 
