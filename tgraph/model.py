@@ -172,7 +172,9 @@ class Model:
         """The compiled step ``f(batch_index) -> mean training loss`` for ``batch_size``.
 
         Reads examples ``[i * batch_size, (i + 1) * batch_size)`` of the shared training
-        set and applies one optimizer update. Compiled once per batch size.
+        set and applies one optimizer update. Compiled once per batch size. Called
+        directly it runs outside :data:`tgraph.threads.one_pool` (BLAS may start its own
+        threads); :meth:`train_step` and :meth:`train_steps` run it inside.
         """
         key = ("train", int(batch_size))
         if key not in self._functions:

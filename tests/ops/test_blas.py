@@ -141,3 +141,25 @@ def test_gemm_beta_on_the_tiled_kernel(beta):
     got = f(z0.copy(), np.float32(-0.5), xv, yv, np.float32(beta))
     want = -0.5 * (xv.astype(np.float64) @ yv) + (beta * z0 if beta else 0)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_large_blas_products_split_by_rows(dtype):
+    # (600, 784) @ (784, 10): too few columns for the tiled kernel; BLAS in row blocks,
+    # the same bits from run to run (OpenBLAS rounds rows starting a block differently)
+    from tgraph.ops._blas_rows import split_blas_gemm
+    from tgraph.ops.blas import make_blas_gemm
+
+    x = RNG.normal(size=(600, 784)).astype(dtype)
+    w = RNG.normal(size=(784, 10)).astype(dtype)
+    for a, b in [(x, w), (x.T, RNG.normal(size=(600, 10)).astype(dtype))]:
+        whole = np.zeros((a.shape[0], b.shape[1]), dtype)
+        make_blas_gemm(dtype)(1.0, a, b, 0.0, whole)
+        for parts in (2, 3):
+            runs = [np.full_like(whole, np.nan) for _ in range(2)]
+            for c in runs:
+                assert split_blas_gemm[dtype](1.0, a, b, 0.0, c, parts)
+            np.testing.assert_array_equal(runs[0], runs[1])
+            np.testing.assert_allclose(runs[0], whole, rtol=1e-5 if dtype == "float32" else 1e-12,
+                                       atol=1e-4 if dtype == "float32" else 1e-10)
+    assert not split_blas_gemm[dtype](1.0, x[:20, :20], w[:20], 0.0, whole[:20], 2)  # small

@@ -9,7 +9,8 @@ enables the rewrites. A float32 product of at least 5 x 64 values runs on tgraph
 register-tiled kernel (:mod:`tgraph.ops._gemm_kernels`; 1.4-3x OpenBLAS's AVX2 kernels on
 a dense layer's shapes, split over Numba's threads when large); the others call BLAS
 ``?gemm`` through Numba's own binding with the transpose flags that avoid copies (on
-one thread while a model runs: :mod:`tgraph.threads`).
+one thread while a model runs, :mod:`tgraph.threads`; large products as blocks of rows
+on Numba's threads, :mod:`tgraph.ops._blas_rows`).
 
 Two refinements over PyTensor's rewrites and Theano's ``Gemm``:
 
@@ -22,6 +23,9 @@ Two refinements over PyTensor's rewrites and Theano's ``Gemm``:
   ``beta`` pass is three times slower than the loop ((784, 500) float32: 50 us, 16 us).
 """
 
+import hashlib
+from pathlib import Path
+
 import numba
 import numpy as np
 from numba.core import types
@@ -32,13 +36,15 @@ from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, Ger, _dot22
 from pytensor.tensor.math import mul
 from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scalar
 
-from tgraph.ops._gemm_kernels import SOURCE_HASH, fits, gemm_into
+from tgraph.ops._blas_rows import SOURCE_HASH, split_blas_gemm
+from tgraph.ops._gemm_kernels import fits, gemm_into
 
 __all__ = ["gemm_kernel", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG"]
 
 _JIT = {"cache": True, "no_cpython_wrapper": False, "error_model": "numpy"}
 _KINDS = {"float32": ord("s"), "float64": ord("d")}
 _CACHE_VERSION = 3
+_SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes() + SOURCE_HASH.encode()).hexdigest()[:16]
 
 
 def _xxgemm(dtype):
@@ -92,13 +98,19 @@ def make_gemm(dtype, n_threads):
     """An njit ``gemm(alpha, a, b, beta, c)``: ``c <- beta c + alpha a @ b`` in place.
 
     ``c`` must be C-contiguous. Float32 products of at least ``ROWS x LANES`` run on
-    tgraph's tiled kernel (:mod:`tgraph.ops._gemm_kernels`, large ones split over
-    ``n_threads`` Numba threads), the others on BLAS (one thread under
-    :func:`tgraph.threads.one_pool`).
+    tgraph's tiled kernel (:mod:`tgraph.ops._gemm_kernels`), the others on BLAS
+    (:mod:`tgraph.ops._blas_rows`); large ones are split over ``n_threads`` Numba
+    threads, BLAS having one thread under :data:`tgraph.threads.one_pool`.
     """
     blas_gemm = make_blas_gemm(dtype)
+    split = split_blas_gemm[dtype]
     if dtype != "float32":
-        return blas_gemm
+        @numba.njit(**_JIT)
+        def gemm64(alpha, a, b, beta, c):
+            if not split(alpha, a, b, beta, c, n_threads):
+                blas_gemm(alpha, a, b, beta, c)
+
+        return gemm64
 
     @numba.njit(**_JIT)
     def gemm(alpha, a, b, beta, c):
@@ -106,7 +118,7 @@ def make_gemm(dtype, n_threads):
             if beta != 0 and beta != 1:
                 c *= beta
             gemm_into(alpha, a, b, beta != 0, c, n_threads)
-        else:
+        elif not split(alpha, a, b, beta, c, n_threads):
             blas_gemm(alpha, a, b, beta, c)
 
     return gemm
@@ -147,7 +159,7 @@ def gemm_kernel(dtype):
 def _key(op, node, name, n_threads):
     dtypes = "-".join(v.type.dtype for v in node.inputs)
     return (f"tgraph_blas_{name}_{getattr(op, 'inplace', '')}_{dtypes}_threads{n_threads}"
-            f"_v{_CACHE_VERSION}_{SOURCE_HASH}")
+            f"_v{_CACHE_VERSION}_{_SOURCE_HASH}")
 
 
 @register_funcify_and_cache_key(Dot22)
