@@ -7,7 +7,10 @@ tanh MLP's step is ~500 us). :func:`compile_steps` wraps that Numba function in 
 Numba loop over consecutive minibatch indices, feeding each step's updated values to
 the next, so Python runs once per ``count`` steps; the steps compute exactly what
 ``count`` calls of the ``Function`` compute, and every step's loss is returned.
-Functions of the other backends get a Python loop over the ``Function`` instead.
+The loop calls the compiled step through its address (:mod:`tgraph.ops._opaque`), so the
+step is not linked into the loop and optimized a second time, and the loop is cached on
+disk beside PyTensor's cache of the step. Functions of the other backends get a Python
+loop over the ``Function`` instead.
 """
 
 import hashlib
