@@ -78,11 +78,12 @@ class _OnePool:
     def __init__(self):
         self._lock = threading.Lock()
         self._depth = 0
-        self._saved = None
+        self._saved = 1
+        self._library = None  # (get, set), looked up at the first scope
 
     def __enter__(self):
-        library = _blas_library()
-        if library is not None:
+        library = self._library or self._find()
+        if library:
             with self._lock:
                 if self._depth == 0:
                     self._saved = library[0]()
@@ -92,13 +93,17 @@ class _OnePool:
         return self
 
     def __exit__(self, *exc):
-        library = _blas_library()
-        if library is not None:
+        library = self._library
+        if library:
             with self._lock:
                 self._depth -= 1
                 if self._depth == 0 and self._saved != 1:
                     library[1](self._saved)
         return False
+
+    def _find(self):
+        self._library = _blas_library() or ()
+        return self._library
 
 
 one_pool = _OnePool()

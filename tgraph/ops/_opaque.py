@@ -40,7 +40,7 @@ __all__ = ["opaque_kernel", "opaque_kernel_signatures", "float_kernel", "source_
 
 _ADDRESS_SYMBOL = "tgraph_native_address"
 _KERNELS = {}  # key id -> (dispatcher, argument types)
-_DISPATCHERS = {}  # (python function, source key) -> its disk-cached dispatcher
+_DISPATCHERS = {}  # (kernel name, source key) -> its disk-cached dispatcher
 
 
 def signature_key(argtypes):

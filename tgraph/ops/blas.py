@@ -32,12 +32,17 @@ from numba.core import types
 from numba.np.linalg import _BLAS
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
-from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, Ger, _dot22
+from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, _dot22
 from pytensor.tensor.math import mul
 from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scalar
 
 from tgraph.ops._blas_rows import SOURCE_HASH, split_blas_gemm
 from tgraph.ops._gemm_kernels import fits, gemm_into
+
+try:  # PyTensor 3.0 has a Ger op (rank-1 update); 3.1+ removed it
+    from pytensor.tensor.blas import Ger
+except ImportError:
+    Ger = None
 
 __all__ = ["gemm_kernel", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG"]
 
@@ -236,18 +241,19 @@ def _numba_gemv(op, node, **kwargs):
     return gemv, _key(op, node, "gemv", 1)
 
 
-@register_funcify_and_cache_key(Ger)
-def _numba_ger(op, node, **kwargs):
-    destructive = op.destructive
+if Ger is not None:  # noqa: E305
+    @register_funcify_and_cache_key(Ger)
+    def _numba_ger(op, node, **kwargs):
+        destructive = op.destructive
 
-    @numba.njit(**_JIT)
-    def ger(a, alpha, x, y):
-        out = a if destructive else a.copy()
-        s = alpha.item()
-        for i in range(x.shape[0]):
-            xi = s * x[i]
-            for j in range(y.shape[0]):
-                out[i, j] += xi * y[j]
-        return out
+        @numba.njit(**_JIT)
+        def ger(a, alpha, x, y):
+            out = a if destructive else a.copy()
+            s = alpha.item()
+            for i in range(x.shape[0]):
+                xi = s * x[i]
+                for j in range(y.shape[0]):
+                    out[i, j] += xi * y[j]
+            return out
 
-    return ger, _key(op, node, "ger", 1)
+        return ger, _key(op, node, "ger", 1)
