@@ -146,7 +146,8 @@ def _closure_free_entry(kernel, options):
     params = list(inspect.signature(kernel.py_func).parameters)
     source = f"def entry({', '.join(params)}):\n    return kernel({', '.join(params)})"
     inlined = numba.njit(**options, inline="always")(kernel.py_func)
-    return compile_numba_function_src(source, "entry", {"kernel": inlined})
+    # a module name: Numba's disk cache rebuilds the function's environment from it
+    return compile_numba_function_src(source, "entry", {"kernel": inlined, "__name__": __name__})
 
 
 def _converts(typingctx, args, argtypes):
