@@ -143,7 +143,7 @@ CACHED_CALLER = """
     def kernel(x):
         return x * 3.0
 
-    STAND_IN = _opaque.opaque_kernel(kernel, (types.Array(types.float64, 1, "C"),), "xproc-v1")
+    STAND_IN = _opaque.opaque_kernel(kernel, (types.Array(types.float64, 1, "C"),), KEY)
 
     @numba.njit(cache=True)
     def caller(x):
@@ -155,11 +155,15 @@ CACHED_CALLER = """
 
 def test_a_caller_loaded_from_the_disk_cache_finds_the_kernel(tmp_path):
     (tmp_path / "cached_caller.py").write_text(textwrap.dedent(CACHED_CALLER))
-    code = "import cached_caller"
+    code = "import builtins; builtins.KEY = 'xproc-v1'; import cached_caller"
     first = _run(code, tmp_path / "cache", cwd=tmp_path, pythonpath=ROOT)
     second = _run(code, tmp_path / "cache", cwd=tmp_path, pythonpath=ROOT)
     assert first == ["12.0", "0"]
     assert second == ["12.0", "1"]  # loaded, not compiled, and the kernel was found
+    # the kernel's sources changed (another key): the cached caller calls the new kernel
+    third = _run(code.replace("xproc-v1", "xproc-v2"), tmp_path / "cache", cwd=tmp_path,
+                 pythonpath=ROOT)
+    assert third == ["12.0", "1"]
 
 
 GRAPH = """

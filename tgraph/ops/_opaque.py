@@ -8,11 +8,13 @@ A call made here goes through a pointer instead: the callee is compiled (or load
 the disk cache) once, on its own, and callers contain only the call.
 
 * :func:`opaque_kernel` makes an njit-callable stand-in for a kernel compiled for an
-  explicit signature (:func:`float_kernel`: float32 or float64 arrays). The caller finds the kernel's address at its first call through a
-  C callback into Python (the symbol ``tgraph_native_address``) and keeps it in a global
-  of its own module, so a caller loaded from Numba's disk cache in another process still
-  works: it asks again. The kernel is cached on disk under a key naming its sources, so
-  an edit of any of them recompiles it.
+  explicit signature (:func:`float_kernel`: float32 or float64 arrays). The caller
+  finds the kernel's address at its first call through a C callback into Python (the
+  symbol ``tgraph_native_address``) and keeps it in a global of its own module, so a
+  caller loaded from Numba's disk cache in another process still works: it asks again,
+  by kernel name and signature. The kernel is cached on disk under a key naming its
+  sources, so an edit of any of them recompiles it, and callers cached before the edit
+  call the new code.
 * :func:`native_call` calls a function whose address is a runtime argument (the
   multi-step loop of :mod:`tgraph.steps` calls the compiled training step this way).
 
@@ -204,7 +206,9 @@ def opaque_kernel_signatures(kernel, signatures, source_key, name=None):
     signatures = [tuple(argtypes) for argtypes in signatures]
     name = name or f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"
     cached = _cached_dispatcher(kernel, name, source_key)
-    ids = [_kernel_id(f"{name}({signature_key(s)})-{source_key}") for s in signatures]
+    # ids name the kernel and signature, not its source: a caller loaded from Numba's
+    # disk cache (whose key knows only the caller's own file) gets the current kernel
+    ids = [_kernel_id(f"{name}({signature_key(s)})") for s in signatures]
     for kernel_id, argtypes in zip(ids, signatures):
         _KERNELS[kernel_id] = (cached, argtypes)
 
