@@ -4,8 +4,8 @@
 
 For each spec: the same network, batch size, float32 data (the embedded MNIST subset)
 and 2 threads in both frameworks; warm-up steps excluded; training steps only (no
-validation); tgraph and PyTorch timed alternately ``--rounds`` times in this one
-process and the median ratio reported. Start-up (process start -> first finished
+validation); tgraph and PyTorch timed alternately ``--rounds`` times in one run (each
+in a worker process of its own, see :func:`throughput`) and the median ratio reported. Start-up (process start -> first finished
 training step, with an empty and with a warm compile cache) and peak RSS are measured
 in fresh subprocesses running tgraph alone. PyTorch is optional
 (``pip install torch==2.13.0``); without it only tgraph is measured.
@@ -13,6 +13,7 @@ in fresh subprocesses running tgraph alone. PyTorch is optional
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -102,20 +103,68 @@ def _steps_for(run, target_s=1.5):
     return max(5, int(target_s / max(dt, 1e-6)))
 
 
-def throughput(spec_name, rounds):
-    """Median samples/s of tgraph and PyTorch, timed alternately."""
-    exp, model, x, y = load(spec_name)
-    bs = exp.training.batch_size
-    runners = {"tgraph": tgraph_runner(model, bs, len(x) // bs)}
+def _worker(conn, framework, spec_name):
+    """One framework's training steps in a process of its own, run and timed on request.
+
+    Protocol: sends "ready" (or an error text) once built, then answers ``("size",)``
+    with a step count of ~1.5 s (after a warm-up) and ``("time", n)`` with the seconds
+    ``n`` steps took, until it receives None.
+    """
+    _threads()
+    np.seterr(all="ignore")
     try:
-        runners["torch"] = torch_runner(exp, model, x, y)
-    except ImportError:
-        pass
-    steps = {k: _steps_for(r) for k, r in runners.items()}
-    rates = {k: [] for k in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            rates[name].append(steps[name] * bs / _time(run, steps[name]))
+        exp, model, x, y = load(spec_name)
+        bs = exp.training.batch_size
+        run = (tgraph_runner(model, bs, len(x) // bs) if framework == "tgraph"
+               else torch_runner(exp, model, x, y))
+    except ImportError as exc:
+        conn.send(f"{framework} is not installed ({exc})")
+        return
+    conn.send("ready")
+    for command in iter(conn.recv, None):
+        conn.send(_steps_for(run) if command[0] == "size" else _time(run, command[1]))
+
+
+def throughput(spec_name, rounds):
+    """Median samples/s of tgraph and PyTorch, timed alternately.
+
+    Each framework runs in a worker process of its own, and only one runs at a time: in
+    one process, PyTorch's bundled OpenMP runtime and the system's (Numba's threading
+    layer) slow each other down (PyTorch's tanh 0.46 -> 2.9 ms after one Numba parallel
+    call; tgraph's mlp 129k -> 74k samples/s with PyTorch loaded).
+    """
+    from tgraph.specfile import load_spec
+
+    bs = load_spec(SPECS / f"{spec_name}.py").training.batch_size
+    context = multiprocessing.get_context("spawn")
+    workers = {}
+    try:
+        for name in ("tgraph", "torch"):
+            conn, child = context.Pipe()
+            proc = context.Process(target=_worker, args=(child, name, spec_name), daemon=True)
+            proc.start()
+            workers[name] = (proc, conn)
+        for name, (proc, conn) in list(workers.items()):
+            status = conn.recv()
+            if status != "ready":
+                if name == "tgraph":
+                    raise RuntimeError(status)
+                print(f"{spec_name}: {status}; tgraph only", file=sys.stderr)
+                del workers[name]
+        steps = {}
+        for name, (_, conn) in workers.items():
+            conn.send(("size",))
+            steps[name] = conn.recv()
+        rates = {name: [] for name in workers}
+        for _ in range(rounds):
+            for name, (_, conn) in workers.items():
+                conn.send(("time", steps[name]))
+                rates[name].append(steps[name] * bs / conn.recv())
+    finally:
+        for proc, conn in workers.values():
+            if proc.is_alive():
+                conn.send(None)
+            proc.join(timeout=30)
     result = {"spec": spec_name, "batch_size": bs,
               "tgraph_samples_per_s": statistics.median(rates["tgraph"])}
     if "torch" in rates:
