@@ -12,15 +12,19 @@ up: 30 -> 15, 13 -> 7, 5 -> 3), dropout 0.2 after each pooling stage and 0.5 aft
 hidden layer (Srivastava et al. 2014), RMSprop with learning rate 0.001, rho 0.9,
 epsilon 1e-6, minibatches of 128, 100 epochs, no shuffling. The tutorial applies the
 rectifier before pooling; max-pooling commutes with it, so tgraph pools first (4x fewer
-values to rectify). The tutorial trains all 100 epochs; here training stops after 10
-epochs without a better validation error and keeps the best-validation model. On the
-8k-image subset of mnist_10k.npz the PyTorch twin reaches 1.32% test error
-(REFERENCE.md).
+values to rectify).
+
+Training runs the tutorial's 100 epochs; ``tgraph train`` keeps the best-validation model
+and reports its test error. Measured on mnist_10k.npz (8k/2k/official 10k test, seed 1234):
+100 epochs reach 1.43% test error (best validation 1.55% at epoch 62, ~400 s); an
+epoch patience of 10 on the validation error (``EarlyStopping(monitor="valid_error",
+patience=10)``, add it to ``callbacks`` for a quick run) stops at epoch 43 with 1.69%:
+the validation error of 2,000 images swings by 0.5% between epochs of this RMSprop run
+and a 10-epoch patience ends it in a swing. The PyTorch twin of REFERENCE.md reaches 1.32%.
 """
 
 from tgraph import layers as L
 from tgraph import optim
-from tgraph.callbacks import EarlyStopping
 from tgraph.experiment import Training
 from tgraph.ops.init import Normal
 
@@ -50,4 +54,4 @@ model = [
 loss = "nll"
 optimizer = optim.RMSprop(learning_rate=0.001, rho=0.9, epsilon=1e-6)
 training = Training(batch_size=128, max_epochs=100, shuffle=False)
-callbacks = [EarlyStopping(monitor="valid_error", patience=10)]
+callbacks = []  # all 100 epochs, as the tutorial; the best-validation model is kept

@@ -15,7 +15,10 @@ fan_out)) with ``fan_in = C * 5 * 5`` and ``fan_out = F * 5 * 5 // 4`` (the pool
 divides it), hence the explicit bounds below; the hidden layer is Glorot-uniform, the
 output layer (``LogisticRegression``) starts at zero, biases at zero. Full-MNIST result:
 0.92% test error; on the 8k-image subset of mnist_10k.npz the PyTorch twin reaches
-1.96% (REFERENCE.md).
+1.96% (REFERENCE.md). Measured with ``tgraph train specs/lenet5.py`` (8k/2k/official 10k
+test): seed 1234 (the default) 2.22% at the best validation error (2.90%, epoch 200 of
+200: still improving), 264 s; ``--seed 1`` 2.28%, ``--seed 2`` 1.96%. With only 16
+minibatches an epoch, the tutorial's patience of 10000 iterations never ends the run.
 """
 
 import math
