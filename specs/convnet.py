@@ -16,7 +16,7 @@ values to rectify).
 
 Training runs the tutorial's 100 epochs; ``tgraph train`` keeps the best-validation model
 and reports its test error. Measured on mnist_10k.npz (8k/2k/official 10k test, seed 1234):
-100 epochs reach 1.43% test error (best validation 1.55% at epoch 62, ~400 s); an
+100 epochs reach 1.43% test error (best validation 1.55% at epoch 62, 217 s); an
 epoch patience of 10 on the validation error (``EarlyStopping(monitor="valid_error",
 patience=10)``, add it to ``callbacks`` for a quick run) stops at epoch 43 with 1.69%:
 the validation error of 2,000 images swings by 0.5% between epochs of this RMSprop run
