@@ -82,7 +82,9 @@ class _OnePool:
         self._library = None  # (get, set), looked up at the first scope
 
     def __enter__(self):
-        library = self._library or self._find()
+        if self._library is None:  # looked up once; () if Numba's BLAS is not OpenBLAS
+            self._library = _blas_library() or ()
+        library = self._library
         if library:
             with self._lock:
                 if self._depth == 0:
@@ -100,10 +102,6 @@ class _OnePool:
                 if self._depth == 0 and self._saved != 1:
                     library[1](self._saved)
         return False
-
-    def _find(self):
-        self._library = _blas_library() or ()
-        return self._library
 
 
 one_pool = _OnePool()

@@ -241,7 +241,7 @@ def _numba_gemv(op, node, **kwargs):
     return gemv, _key(op, node, "gemv", 1)
 
 
-if Ger is not None:  # noqa: E305
+if Ger is not None:
     @register_funcify_and_cache_key(Ger)
     def _numba_ger(op, node, **kwargs):
         destructive = op.destructive
