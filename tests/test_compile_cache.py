@@ -200,3 +200,45 @@ def test_cache_keys_change_when_a_kernel_source_changes(tmp_path, edited):
     conv_changed = edited.startswith("_conv") or edited == "_opaque.py"
     pool_changed = edited.startswith("_pool") or edited == "_opaque.py"
     assert [a != b for a, b in zip(before, after)] == [conv_changed] * 2 + [pool_changed] * 2
+
+
+def test_a_wrong_declared_return_type_is_an_error_naming_the_kernel(capfd):
+    @numba.njit
+    def halve(x):
+        return x / 2
+
+    stand_in = _opaque.opaque_kernel(halve, (F64_1D,), "test-restype-v1", name="test.halve",
+                                     restype=types.none)
+
+    @numba.njit
+    def call(x):
+        stand_in(x)
+
+    with pytest.raises(RuntimeError, match="cannot compile or load the kernel test.halve"):
+        call(np.ones(2))
+    assert "returns array(float64, 1d, C), but declares none" in capfd.readouterr().err
+
+
+HELPER = """
+    import numpy as np
+    from numba import types
+    from tgraph.ops import _background, _gemm_kernels, _opaque
+    stand_in = _gemm_kernels._GEMM_FLAT
+    (kernel_id,) = [k for k, v in _opaque._KERNELS.items() if v[0] is stand_in.kernel]
+    if BACKGROUND:
+        _background.request(kernel_id)
+        assert _background.finish(timeout=300)
+    _opaque.compile_kernel(kernel_id)
+    stats = stand_in.kernel.stats
+    a, b = np.ones((8, 16), np.float32), np.full((16, 64), 2, np.float32)
+    c = np.zeros((8, 64), np.float32)
+    _gemm_kernels.gemm_into(1.0, a, b, False, c, 1)
+    print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()), c.min(), c.max())
+"""
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_the_helper_process_compiles_a_kernel_into_the_disk_cache(tmp_path, background):
+    """Asked to, the helper compiles the kernel: this process loads it (a cache hit)."""
+    out = _run(HELPER.replace("BACKGROUND", str(background)), tmp_path)
+    assert out == (["1", "0", "32.0", "32.0"] if background else ["0", "1", "32.0", "32.0"])

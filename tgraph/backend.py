@@ -39,6 +39,7 @@ class TGraphNumbaLinker(NumbaLinker):
     incompatible_rewrites = tuple(r for r in NumbaLinker.incompatible_rewrites if r != "BlasOpt")
 
     def fgraph_convert(self, fgraph, **kwargs):
+        import tgraph.ops._cheap_errors  # noqa: F401  (error paths cheap to compile)
         import tgraph.ops.blas  # noqa: F401  (registers the Numba BLAS ops)
 
         if not config.numba__cache:

@@ -66,7 +66,8 @@ def _make_rows_kernel(dtype):
                 i64, i64, i64)
     options = dict(_OPTIONS, cache=False)  # opaque_kernel makes the disk-cached one
     return _opaque.opaque_kernel(numba.njit(parallel=True, **options)(rows_kernel), argtypes,
-                                 SOURCE_HASH, name=f"tgraph.blas_rows_{dtype}")
+                                 SOURCE_HASH, name=f"tgraph.blas_rows_{dtype}",
+                                 restype=types.none)
 
 
 _ROWS_KERNELS = {dtype: _make_rows_kernel(dtype) for dtype in ("float32", "float64")}

@@ -161,8 +161,8 @@ def _unpack_filters(acc, f_count, channels, kh, kw):
     return dw
 
 
-GRAD_INPUT_SCATTER = float_kernel(conv_grad_input_scatter, (4, 4), 7, SOURCE_KEY)
-GRAD_FILTERS_WORKERS = float_kernel(_grad_filters_workers, (4, 4, 3), 6, SOURCE_KEY)
+GRAD_INPUT_SCATTER = float_kernel(conv_grad_input_scatter, (4, 4), 7, SOURCE_KEY, returns=4)
+GRAD_FILTERS_WORKERS = float_kernel(_grad_filters_workers, (4, 4, 3), 6, SOURCE_KEY, returns=0)
 
 
 @numba.njit(**OPTIONS)

@@ -167,8 +167,8 @@ def _forward_image(padded, packed, out, kh, kw, sh, sw, out_w, tile, bases):
                     out[f0 + v, p0 + r] = tile[r, v]
 
 
-FORWARD_SHIFTED = float_kernel(conv_forward_shifted, (4, 4), 3, SOURCE_KEY)
-FORWARD_FILTER_LANES = float_kernel(conv_forward_filter_lanes, (4, 4), 5, SOURCE_KEY)
+FORWARD_SHIFTED = float_kernel(conv_forward_shifted, (4, 4), 3, SOURCE_KEY, returns=4)
+FORWARD_FILTER_LANES = float_kernel(conv_forward_filter_lanes, (4, 4), 5, SOURCE_KEY, returns=4)
 
 
 @numba.njit(**OPTIONS)

@@ -232,7 +232,8 @@ _FLAT = types.Array(types.float32, 1, "C")
 _I64 = types.int64
 _GEMM_FLAT = _opaque.opaque_kernel(
     gemm_flat, (types.float32, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _I64,
-                _I64, types.boolean, _I64), SOURCE_HASH, name="tgraph.gemm_flat")
+                _I64, types.boolean, _I64), SOURCE_HASH, name="tgraph.gemm_flat",
+    restype=types.none)
 
 
 @numba.njit(**OPTIONS)

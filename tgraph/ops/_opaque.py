@@ -32,16 +32,19 @@ import numba
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba.core import cgutils, types
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.errors import TypingError
 from numba.core.typing import signature
 from numba.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
+from tgraph.ops import _background
+
 __all__ = ["opaque_kernel", "opaque_kernel_signatures", "float_kernel", "source_key",
            "native_call", "native_address", "signature_key"]
 
 _ADDRESS_SYMBOL = "tgraph_native_address"
-_KERNELS = {}  # key id -> (dispatcher, argument types)
+_KERNELS = {}  # key id -> (dispatcher, argument types, declared return type or None, name)
 _DISPATCHERS = {}  # (kernel name, source key) -> its disk-cached dispatcher
 
 
@@ -72,11 +75,49 @@ def _kernel_id(name):
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little") >> 1
 
 
+def known_kernels():
+    """The ids of the kernels registered in this process (see :func:`compile_kernel`)."""
+    return _KERNELS.keys()
+
+
+def compile_kernel(kernel_id):
+    """Compile (or load from the disk cache) the kernel registered as ``kernel_id``.
+
+    Returns:
+        The address of its native-ABI function.
+
+    Raises:
+        TypeError: the compiled kernel does not return the type it declared.
+    """
+    dispatcher, argtypes, declared, name = _KERNELS[kernel_id]
+    address, restype, _ = native_address(dispatcher, argtypes)
+    if declared is not None and restype != declared:
+        raise TypeError(f"the kernel {name}({signature_key(argtypes)}) returns {restype}, "
+                        f"but declares {declared}: correct its restype")
+    return address
+
+
+def _on_disk(dispatcher, argtypes):
+    """Whether ``dispatcher`` is compiled for ``argtypes`` here or in Numba's disk cache
+    (then it is loaded, as ``dispatcher.compile`` would)."""
+    folded = tuple(dispatcher.fold_argument_types(tuple(argtypes), {})[1])
+    if folded in dispatcher.overloads:
+        return True
+    with global_compiler_lock:
+        cres = dispatcher._cache.load_overload(signature(types.none, *folded),
+                                               dispatcher.targetctx)
+        if cres is None:
+            return False
+        dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        dispatcher.add_overload(cres)
+    return True
+
+
 @ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_int64)
 def _address_callback(kernel_id):
     try:
-        dispatcher, argtypes = _KERNELS[kernel_id]
-        return native_address(dispatcher, argtypes)[0]
+        with _background.claimed(kernel_id, compile_kernel):
+            return compile_kernel(kernel_id)
     except Exception:  # a C callback cannot raise: print, and the caller raises
         traceback.print_exc()
         return 0
@@ -175,7 +216,7 @@ def _pick_signature(typingctx, name, args, signatures):
                       f"{compiled} (np.ascontiguousarray makes an array C-contiguous)")
 
 
-def opaque_kernel(kernel, argtypes, source_key, name=None):
+def opaque_kernel(kernel, argtypes, source_key, name=None, restype=None):
     """An njit-callable stand-in for ``kernel`` compiled once for ``argtypes``.
 
     Calling the stand-in from jitted code calls ``kernel`` through a function pointer
@@ -190,33 +231,42 @@ def opaque_kernel(kernel, argtypes, source_key, name=None):
             disk-cache key.
         name: a name unique among kernels (default: the function's module and
             qualified name; kernels made by one factory need their own).
+        restype: the Numba type the kernel returns, if known: then a caller is typed
+            without compiling the kernel, which a helper process compiles meanwhile
+            (:mod:`tgraph.ops._background`); checked when the kernel is compiled.
 
     Returns:
         An ``@intrinsic`` to call from jitted code; it is compiled when a caller is.
     """
-    return opaque_kernel_signatures(kernel, [argtypes], source_key, name)
+    return opaque_kernel_signatures(kernel, [argtypes], source_key, name,
+                                    None if restype is None else [restype])
 
 
-def opaque_kernel_signatures(kernel, signatures, source_key, name=None):
+def opaque_kernel_signatures(kernel, signatures, source_key, name=None, restypes=None):
     """:func:`opaque_kernel` for several signatures (tuples of Numba argument types).
 
     A call uses the first signature its arguments convert to; only signatures that
-    calls use are compiled.
+    calls use are compiled. ``restypes``: the return type of each signature, or None.
     """
     signatures = [tuple(argtypes) for argtypes in signatures]
+    restypes = list(restypes) if restypes is not None else [None] * len(signatures)
     name = name or f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"
     cached = _cached_dispatcher(kernel, name, source_key)
     # ids name the kernel and signature, not its source: a caller loaded from Numba's
     # disk cache (whose key knows only the caller's own file) gets the current kernel
     ids = [_kernel_id(f"{name}({signature_key(s)})") for s in signatures]
-    for kernel_id, argtypes in zip(ids, signatures):
-        _KERNELS[kernel_id] = (cached, argtypes)
+    for kernel_id, argtypes, restype in zip(ids, signatures, restypes):
+        _KERNELS[kernel_id] = (cached, argtypes, restype, name)
 
     @intrinsic
     def call(typingctx, *args):
         index = _pick_signature(typingctx, name, args, signatures)
-        argtypes, kernel_id = signatures[index], ids[index]
-        _, restype, folded = native_address(cached, argtypes)
+        argtypes, kernel_id, restype = signatures[index], ids[index], restypes[index]
+        if restype is not None and _background.enabled() and not _on_disk(cached, argtypes):
+            _background.request(kernel_id)  # compiled meanwhile, loaded at the first call
+            folded = tuple(cached.fold_argument_types(argtypes, {})[1])
+        else:
+            _, restype, folded = native_address(cached, argtypes)
 
         def codegen(context, builder, sig, values):
             values = _unpack_cast(context, builder, sig.args[0], values[0], argtypes)
@@ -229,7 +279,7 @@ def opaque_kernel_signatures(kernel, signatures, source_key, name=None):
     return call
 
 
-def float_kernel(kernel, array_ndims, n_ints, source_key):
+def float_kernel(kernel, array_ndims, n_ints, source_key, returns=None):
     """:func:`opaque_kernel` of ``kernel(*arrays, *ints)`` for float32 and float64 arrays.
 
     Args:
@@ -238,15 +288,20 @@ def float_kernel(kernel, array_ndims, n_ints, source_key):
         array_ndims: the number of dimensions of each array argument.
         n_ints: the number of integer arguments.
         source_key: see :func:`opaque_kernel`.
+        returns: the number of dimensions of the C-contiguous array of the arrays'
+            dtype that the kernel returns, 0 for nothing (None), or None if not declared
+            (see ``restype`` of :func:`opaque_kernel`).
 
     Returns:
         The stand-in; the dtype of the arrays in a call selects the compiled kernel.
     """
-    signatures = []
+    signatures, restypes = [], []
     for dtype in (types.float32, types.float64):
         arrays = tuple(types.Array(dtype, ndim, "C") for ndim in array_ndims)
         signatures.append(arrays + (types.int64,) * n_ints)
-    return opaque_kernel_signatures(kernel, signatures, source_key)
+        restypes.append(None if returns is None else
+                        types.Array(dtype, returns, "C") if returns else types.none)
+    return opaque_kernel_signatures(kernel, signatures, source_key, restypes=restypes)
 
 
 def source_key(paths):

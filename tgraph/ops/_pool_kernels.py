@@ -270,9 +270,11 @@ def _avg_pool_grad_planes(gz, gx, kh, kw, sh, sw):
 
 # Stand-ins of the parallel loops (used above), cached under a hash of this module.
 SOURCE_KEY = source_key([Path(__file__)])
-MAX_POOL_2X2_PLANES = float_kernel(_max_pool_2x2_planes, (4, 4), 0, SOURCE_KEY)
-MAX_POOL_PLANES = float_kernel(_max_pool_planes, (4, 4), 4, SOURCE_KEY)
-MAX_POOL_GRAD_2X2_PLANES = float_kernel(_max_pool_grad_2x2_planes, (4, 4, 4), 0, SOURCE_KEY)
-MAX_POOL_GRAD_PLANES = float_kernel(_max_pool_grad_planes, (4, 4, 4, 4), 4, SOURCE_KEY)
-AVG_POOL_PLANES = float_kernel(_avg_pool_planes, (4, 4), 4, SOURCE_KEY)
-AVG_POOL_GRAD_PLANES = float_kernel(_avg_pool_grad_planes, (4, 4), 4, SOURCE_KEY)
+MAX_POOL_2X2_PLANES = float_kernel(_max_pool_2x2_planes, (4, 4), 0, SOURCE_KEY, returns=0)
+MAX_POOL_PLANES = float_kernel(_max_pool_planes, (4, 4), 4, SOURCE_KEY, returns=0)
+MAX_POOL_GRAD_2X2_PLANES = float_kernel(_max_pool_grad_2x2_planes, (4, 4, 4), 0, SOURCE_KEY,
+                                        returns=4)
+MAX_POOL_GRAD_PLANES = float_kernel(_max_pool_grad_planes, (4, 4, 4, 4), 4, SOURCE_KEY,
+                                    returns=0)
+AVG_POOL_PLANES = float_kernel(_avg_pool_planes, (4, 4), 4, SOURCE_KEY, returns=0)
+AVG_POOL_GRAD_PLANES = float_kernel(_avg_pool_grad_planes, (4, 4), 4, SOURCE_KEY, returns=0)
