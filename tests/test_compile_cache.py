@@ -242,3 +242,24 @@ def test_the_helper_process_compiles_a_kernel_into_the_disk_cache(tmp_path, back
     """Asked to, the helper compiles the kernel: this process loads it (a cache hit)."""
     out = _run(HELPER.replace("BACKGROUND", str(background)), tmp_path)
     assert out == (["1", "0", "32.0", "32.0"] if background else ["0", "1", "32.0", "32.0"])
+
+
+WARM = """
+    import numba, numpy as np
+    from tgraph.ops import _background, _gemm_kernels
+
+    @numba.njit  # not cached: typed in each process, so it meets the stand-in each time
+    def caller(a, b, c):
+        _gemm_kernels._GEMM_FLAT(np.float32(1), a.ravel(), 16, 1, b.ravel(), 64, 1, c.ravel(),
+                                 64, 8, 64, 16, False, 1)
+
+    a, b = np.ones((8, 16), np.float32), np.full((16, 64), 2, np.float32)
+    c = np.zeros((8, 64), np.float32)
+    caller(a, b, c)
+    print(_background._state["proc"] is not None, c.max())
+"""
+
+
+def test_no_helper_is_started_when_the_kernels_are_on_disk(tmp_path):
+    assert _run(WARM, tmp_path)[0] == "True"  # cold: the helper compiles the kernel
+    assert _run(WARM, tmp_path) == ["False", "32.0"]  # warm: loaded by this process

@@ -34,7 +34,7 @@ from tgraph.ops._conv_tiles import (
 )
 from tgraph.ops._opaque import float_kernel
 
-__all__ = ["conv_forward", "conv_forward_shifted", "conv_forward_filter_lanes",
+__all__ = ["conv_forward", "use_shifted", "conv_forward_shifted", "conv_forward_filter_lanes",
            "FORWARD_SHIFTED", "FORWARD_FILTER_LANES", "copy_padded", "pack_weights",
            "shifted_waste"]
 
@@ -180,10 +180,18 @@ def conv_forward(x, w, sh, sw, ph, pw, n_threads):
     ``x`` and ``w`` must be C-contiguous.
     """
     f_count, _, kh, kw = w.shape
-    if sh == 1 and sw == 1:
-        wp = x.shape[3] + 2 * pw
-        out_h, out_w = x.shape[2] + 2 * ph - kh + 1, wp - kw + 1
-        if shifted_waste(f_count, out_h, out_w, wp) < pad_to(f_count, LANES) / f_count:
-            return FORWARD_SHIFTED(x, w, ph, pw, n_threads)
+    if use_shifted(f_count, x.shape[2], x.shape[3], kh, kw, sh, sw, ph, pw):
+        return FORWARD_SHIFTED(x, w, ph, pw, n_threads)
     return FORWARD_FILTER_LANES(x, w, sh, sw, ph, pw, n_threads)
+
+
+@numba.njit(**dict(OPTIONS, no_cpython_wrapper=False))
+def use_shifted(f_count, h, w, kh, kw, sh, sw, ph, pw):
+    """Whether :func:`conv_forward` takes :func:`conv_forward_shifted` for these sizes
+    (callable from Python too: an op whose sizes are static compiles only its kernel)."""
+    if sh != 1 or sw != 1:
+        return False
+    wp = w + 2 * pw
+    out_h, out_w = h + 2 * ph - kh + 1, wp - kw + 1
+    return shifted_waste(f_count, out_h, out_w, wp) < pad_to(f_count, LANES) / f_count
 

@@ -29,6 +29,7 @@ import traceback
 from pathlib import Path
 
 import numba
+import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba.core import cgutils, types
@@ -40,7 +41,7 @@ from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_functi
 
 from tgraph.ops import _background
 
-__all__ = ["opaque_kernel", "opaque_kernel_signatures", "float_kernel", "source_key",
+__all__ = ["opaque_kernel", "prefetch", "opaque_kernel_signatures", "float_kernel", "source_key",
            "native_call", "native_address", "signature_key"]
 
 _ADDRESS_SYMBOL = "tgraph_native_address"
@@ -104,8 +105,8 @@ def _on_disk(dispatcher, argtypes):
     if folded in dispatcher.overloads:
         return True
     with global_compiler_lock:
-        cres = dispatcher._cache.load_overload(signature(types.none, *folded),
-                                               dispatcher.targetctx)
+        # the key of ``dispatcher.compile(folded)``'s entry (as native_address saves it)
+        cres = dispatcher._cache.load_overload(folded, dispatcher.targetctx)
         if cres is None:
             return False
         dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
@@ -199,7 +200,9 @@ def _converts(typingctx, args, argtypes):
         return False
     for got, wanted in zip(args, argtypes):
         if isinstance(got, types.Array) or isinstance(wanted, types.Array):
-            if got != wanted:
+            if got != wanted and not (  # any layout passes as "A" (a cast of the type only)
+                    isinstance(got, types.Array) and wanted.layout == "A"
+                    and got.copy(layout="A", readonly=False) == wanted):
                 return False
         elif typingctx.can_convert(got, wanted) is None:
             return False
@@ -275,8 +278,34 @@ def opaque_kernel_signatures(kernel, signatures, source_key, name=None, restypes
 
         return signature(restype, types.StarArgTuple.from_types(args)), codegen
 
+    def prefetch(dtype):
+        """Hand the signature for ``dtype`` (its first argument's) to the helper process
+        now, if it is not compiled yet (see :func:`prefetch`)."""
+        wanted = numba.from_dtype(np.dtype(dtype))
+        for argtypes, kernel_id, restype in zip(signatures, ids, restypes):
+            if getattr(argtypes[0], "dtype", argtypes[0]) == wanted:
+                if restype is not None and _background.enabled() \
+                        and not _on_disk(cached, argtypes):
+                    _background.request(kernel_id)
+                return
+
     call.kernel = cached
+    call.prefetch = prefetch
     return call
+
+
+def prefetch(stand_in, dtype):
+    """Start compiling the kernel behind ``stand_in`` for ``dtype`` in the helper process.
+
+    An op's Numba code calls this when it is generated, before Numba types the graph:
+    the helper then compiles the kernel while this process compiles the graph (see
+    :mod:`tgraph.ops._background`). Does nothing if the kernel is compiled or on disk.
+
+    Args:
+        stand_in: a stand-in made by :func:`opaque_kernel` or :func:`float_kernel`.
+        dtype: the dtype of its first argument (e.g. ``"float32"``).
+    """
+    stand_in.prefetch(dtype)
 
 
 def float_kernel(kernel, array_ndims, n_ints, source_key, returns=None):

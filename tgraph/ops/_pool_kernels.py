@@ -23,7 +23,8 @@ from numba import prange
 
 from tgraph.ops._opaque import float_kernel, source_key
 
-__all__ = ["max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad"]
+__all__ = ["max_pool", "max_pool_2x2", "max_pool_general", "max_pool_grad", "max_pool_grad_2x2",
+           "max_pool_grad_general", "avg_pool", "avg_pool_grad"]
 
 # PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
 _FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
@@ -80,6 +81,7 @@ def _nanmax(a, b):
 
 @numba.njit(**INLINE)
 def _is_2x2(kh, kw, sh, sw):
+    """Whether windows and strides are 2x2 (the kernels' fast case)."""
     return kh == 2 and kw == 2 and sh == 2 and sw == 2
 
 
@@ -101,11 +103,24 @@ def _max_pool_2x2(plane, out):
 @numba.njit(**OPTIONS)
 def max_pool(x, kh, kw, sh, sw, oh, ow):
     """``out[n, c, i, j] = max`` of window ``(i, j)`` of ``x[n, c]`` (NaN if it holds one)."""
-    out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
     if _is_2x2(kh, kw, sh, sw):
-        MAX_POOL_2X2_PLANES(x, out)
-    else:
-        MAX_POOL_PLANES(x, out, kh, kw, sh, sw)
+        return max_pool_2x2(x, oh, ow)
+    return max_pool_general(x, kh, kw, sh, sw, oh, ow)
+
+
+@numba.njit(**OPTIONS)
+def max_pool_2x2(x, oh, ow):
+    """:func:`max_pool` with 2x2 windows and strides (a kernel of its own)."""
+    out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
+    MAX_POOL_2X2_PLANES(x, out)
+    return out
+
+
+@numba.njit(**OPTIONS)
+def max_pool_general(x, kh, kw, sh, sw, oh, ow):
+    """:func:`max_pool` for any window and stride."""
+    out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
+    MAX_POOL_PLANES(x, out, kh, kw, sh, sw)
     return out
 
 
@@ -183,6 +198,18 @@ def max_pool_grad(x, out, gz, kh, kw, sh, sw):
     """
     if _is_2x2(kh, kw, sh, sw):
         return MAX_POOL_GRAD_2X2_PLANES(x, out, gz)
+    return max_pool_grad_general(x, out, gz, kh, kw, sh, sw)
+
+
+@numba.njit(**OPTIONS)
+def max_pool_grad_2x2(x, out, gz):
+    """:func:`max_pool_grad` with 2x2 windows and strides (a kernel of its own)."""
+    return MAX_POOL_GRAD_2X2_PLANES(x, out, gz)
+
+
+@numba.njit(**OPTIONS)
+def max_pool_grad_general(x, out, gz, kh, kw, sh, sw):
+    """:func:`max_pool_grad` for any window and stride."""
     gx = np.zeros_like(x)
     MAX_POOL_GRAD_PLANES(x, out, gz, gx, kh, kw, sh, sw)
     return gx

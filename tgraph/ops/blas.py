@@ -38,6 +38,8 @@ from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scala
 
 from tgraph.ops._blas_rows import SOURCE_HASH, split_blas_gemm
 from tgraph.ops._gemm_kernels import fits, gemm_into
+from tgraph.ops import _opaque
+from tgraph.ops._opaque import opaque_kernel
 
 try:  # PyTensor 3.0 has a Ger op (rank-1 update); 3.1+ removed it
     from pytensor.tensor.blas import Ger
@@ -99,8 +101,8 @@ def make_blas_gemm(dtype):
     return blas_gemm
 
 
-def make_gemm(dtype, n_threads):
-    """An njit ``gemm(alpha, a, b, beta, c)``: ``c <- beta c + alpha a @ b`` in place.
+def make_gemm(dtype):
+    """An njit ``gemm(alpha, a, b, beta, c, n_threads)``: ``c <- beta c + alpha a @ b`` in place.
 
     ``c`` must be C-contiguous. Float32 products of at least ``ROWS x LANES`` run on
     tgraph's tiled kernel (:mod:`tgraph.ops._gemm_kernels`), the others on BLAS
@@ -111,14 +113,14 @@ def make_gemm(dtype, n_threads):
     split = split_blas_gemm[dtype]
     if dtype != "float32":
         @numba.njit(**_JIT)
-        def gemm64(alpha, a, b, beta, c):
+        def gemm64(alpha, a, b, beta, c, n_threads):
             if not split(alpha, a, b, beta, c, n_threads):
                 blas_gemm(alpha, a, b, beta, c)
 
         return gemm64
 
     @numba.njit(**_JIT)
-    def gemm(alpha, a, b, beta, c):
+    def gemm(alpha, a, b, beta, c, n_threads):
         if a.shape[1] > 0 and fits(a, b, c):
             if beta != 0 and beta != 1:
                 c *= beta
@@ -129,7 +131,17 @@ def make_gemm(dtype, n_threads):
     return gemm
 
 
-_GEMMS = {}
+def _gemm_stand_in(dtype):
+    """:func:`make_gemm`'s kernel compiled once, for matrices of any layout, and called
+    through a pointer (:func:`tgraph.ops._opaque.opaque_kernel`): not once for each
+    combination of layouts of the ops that call it, inside each of them."""
+    scalar = types.float32 if dtype == "float32" else types.float64
+    matrix = types.Array(scalar, 2, "A")
+    return opaque_kernel(make_gemm(dtype), (scalar, matrix, matrix, scalar, matrix, types.int64),
+                         _SOURCE_HASH, name=f"tgraph.gemm_{dtype}", restype=types.none)
+
+
+_GEMMS = {dtype: _gemm_stand_in(dtype) for dtype in ("float32", "float64")}
 
 DOT22SCALAR_REWRITE = "local_dot22_to_dot22scalar"  # PyTensor's, replaced in tgraph's mode
 TGRAPH_REWRITES_TAG = "tgraph_blas"  # selects the rewrites below
@@ -153,12 +165,11 @@ blas_optdb.register(
 
 
 def gemm_kernel(dtype):
-    """The njit gemm for ``dtype`` (``"float32"`` or ``"float64"``) and the current
-    ``numba.get_num_threads()``, and that thread count."""
-    key = (dtype, numba.get_num_threads())
-    if key not in _GEMMS:
-        _GEMMS[key] = make_gemm(*key)
-    return _GEMMS[key], key[1]
+    """The njit-callable ``gemm(alpha, a, b, beta, c, n_threads)`` of :func:`make_gemm`
+    for ``dtype`` (``"float32"`` or ``"float64"``), and the current
+    ``numba.get_num_threads()`` (the ``n_threads`` to pass)."""
+    _opaque.prefetch(_GEMMS[dtype], dtype)  # compiled by the helper process meanwhile
+    return _GEMMS[dtype], numba.get_num_threads()
 
 
 def _key(op, node, name, n_threads):
@@ -176,7 +187,7 @@ def _numba_dot22(op, node, **kwargs):
     @numba.njit(**_JIT)
     def dot22(x, y):
         out = np.empty((x.shape[0], y.shape[1]), dtype=x.dtype)
-        gemm(one, x, y, zero, out)
+        gemm(one, x, y, zero, out, n_threads)
         return out
 
     return dot22, _key(op, node, "dot22", n_threads)
@@ -191,7 +202,7 @@ def _numba_dot22scalar(op, node, **kwargs):
     @numba.njit(**_JIT)
     def dot22scalar(x, y, a):
         out = np.empty((x.shape[0], y.shape[1]), dtype=x.dtype)
-        gemm(a.item(), x, y, zero, out)
+        gemm(a.item(), x, y, zero, out, n_threads)
         return out
 
     return dot22scalar, _key(op, node, "dot22scalar", n_threads)
@@ -216,7 +227,7 @@ def _numba_gemm(op, node, **kwargs):
             z[...] = 0  # BLAS ignores z when beta == 0, but NaN * 0 must not leak
         elif beta != 1:
             z *= beta  # what OpenBLAS's beta pass computes, three times faster
-        gemm(a.item(), x, y, one, z)
+        gemm(a.item(), x, y, one, z, n_threads)
         return z
 
     return gemm_op, _key(op, node, "gemm", n_threads)

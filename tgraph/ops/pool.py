@@ -230,6 +230,12 @@ def _np_avg_pool_grad(gz, x_hw, op):
 # -- Numba ---------------------------------------------------------------------------------
 
 
+def _prefetch(dtype, stand_in):
+    """Start compiling a kernel the op calls in the helper process (tgraph.ops._opaque)."""
+    if dtype:
+        _opaque.prefetch(stand_in, dtype)
+
+
 def _cache_key(op):
     return f"tgraph.{type(op).__name__}{op.pool}{op.stride}{op.ignore_border}-{_SOURCE_HASH}"
 
@@ -239,10 +245,22 @@ def _numba_max_pool(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
     op_out_dims = _numba_out_dims(op)
 
+    dtype = node and node.outputs[0].type.dtype
+    if (kh, kw, sh, sw) == (2, 2, 2, 2):  # chosen here: one kernel is compiled, not both
+        _prefetch(dtype, kernels.MAX_POOL_2X2_PLANES)
+
+        @numba_njit
+        def max_pool2d_2x2(x):
+            oh, ow = op_out_dims(x.shape[2], x.shape[3])
+            return kernels.max_pool_2x2(np.ascontiguousarray(x), oh, ow)
+
+        return max_pool2d_2x2, _cache_key(op)
+    _prefetch(dtype, kernels.MAX_POOL_PLANES)
+
     @numba_njit
     def max_pool2d_forward(x):
         oh, ow = op_out_dims(x.shape[2], x.shape[3])
-        return kernels.max_pool(np.ascontiguousarray(x), kh, kw, sh, sw, oh, ow)
+        return kernels.max_pool_general(np.ascontiguousarray(x), kh, kw, sh, sw, oh, ow)
 
     return max_pool2d_forward, _cache_key(op)
 
@@ -251,10 +269,22 @@ def _numba_max_pool(op, node=None, **kwargs):
 def _numba_max_pool_grad(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
 
+    dtype = node and node.outputs[0].type.dtype
+    if (kh, kw, sh, sw) == (2, 2, 2, 2):
+        _prefetch(dtype, kernels.MAX_POOL_GRAD_2X2_PLANES)
+
+        @numba_njit
+        def max_pool2d_grad_2x2(x, out, gz):
+            x, out = np.ascontiguousarray(x), np.ascontiguousarray(out)
+            return kernels.max_pool_grad_2x2(x, out, np.ascontiguousarray(gz))
+
+        return max_pool2d_grad_2x2, _cache_key(op)
+    _prefetch(dtype, kernels.MAX_POOL_GRAD_PLANES)
+
     @numba_njit
     def max_pool2d_grad(x, out, gz):
         x, out = np.ascontiguousarray(x), np.ascontiguousarray(out)
-        return kernels.max_pool_grad(x, out, np.ascontiguousarray(gz), kh, kw, sh, sw)
+        return kernels.max_pool_grad_general(x, out, np.ascontiguousarray(gz), kh, kw, sh, sw)
 
     return max_pool2d_grad, _cache_key(op)
 
@@ -263,6 +293,7 @@ def _numba_max_pool_grad(op, node=None, **kwargs):
 def _numba_avg_pool(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
     op_out_dims = _numba_out_dims(op)
+    _prefetch(node and node.outputs[0].type.dtype, kernels.AVG_POOL_PLANES)
 
     @numba_njit
     def avg_pool2d_forward(x):
@@ -275,6 +306,7 @@ def _numba_avg_pool(op, node=None, **kwargs):
 @register_funcify_and_cache_key(AvgPool2DGrad)
 def _numba_avg_pool_grad(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
+    _prefetch(node and node.outputs[0].type.dtype, kernels.AVG_POOL_GRAD_PLANES)
 
     @numba_njit
     def avg_pool2d_grad(gz, x_hw):
