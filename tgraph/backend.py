@@ -40,6 +40,7 @@ class TGraphNumbaLinker(NumbaLinker):
 
     def fgraph_convert(self, fgraph, **kwargs):
         import tgraph.ops._cheap_errors  # noqa: F401  (error paths cheap to compile)
+        import tgraph.ops._reduce  # noqa: F401  (float sums cheap to compile)
         import tgraph.ops.blas  # noqa: F401  (registers the Numba BLAS ops)
 
         if not config.numba__cache:
