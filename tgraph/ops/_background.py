@@ -153,7 +153,10 @@ def serve():
     import tgraph.ops.pool  # noqa: F401
     from tgraph.ops import _opaque
 
+    parent = os.getppid()
     for line in sys.stdin:
+        if os.getppid() != parent:  # the parent is gone: its kernels are not needed now
+            return
         kernel_id = int(line)
         if kernel_id not in _opaque.known_kernels():
             continue
