@@ -265,8 +265,7 @@ def opaque_kernel_signatures(kernel, signatures, source_key, name=None, restypes
     def call(typingctx, *args):
         index = _pick_signature(typingctx, name, args, signatures)
         argtypes, kernel_id, restype = signatures[index], ids[index], restypes[index]
-        if restype is not None and _background.enabled() and not _on_disk(cached, argtypes):
-            _background.request(kernel_id)  # compiled meanwhile, loaded at the first call
+        if _handed_to_helper(cached, argtypes, kernel_id, restype):
             folded = tuple(cached.fold_argument_types(argtypes, {})[1])
         else:
             _, restype, folded = native_address(cached, argtypes)
@@ -284,9 +283,7 @@ def opaque_kernel_signatures(kernel, signatures, source_key, name=None, restypes
         wanted = numba.from_dtype(np.dtype(dtype))
         for argtypes, kernel_id, restype in zip(signatures, ids, restypes):
             if getattr(argtypes[0], "dtype", argtypes[0]) == wanted:
-                if restype is not None and _background.enabled() \
-                        and not _on_disk(cached, argtypes):
-                    _background.request(kernel_id)
+                _handed_to_helper(cached, argtypes, kernel_id, restype)
                 return
 
     call.kernel = cached
@@ -294,18 +291,29 @@ def opaque_kernel_signatures(kernel, signatures, source_key, name=None, restypes
     return call
 
 
-def prefetch(stand_in, dtype):
-    """Start compiling the kernel behind ``stand_in`` for ``dtype`` in the helper process.
+def prefetch(dtype, *stand_ins):
+    """Start compiling the kernels behind ``stand_ins`` for ``dtype`` in the helper process.
 
     An op's Numba code calls this when it is generated, before Numba types the graph:
-    the helper then compiles the kernel while this process compiles the graph (see
-    :mod:`tgraph.ops._background`). Does nothing if the kernel is compiled or on disk.
+    the helper then compiles the kernels while this process compiles the graph (see
+    :mod:`tgraph.ops._background`). Does nothing for a kernel compiled or on disk.
 
     Args:
-        stand_in: a stand-in made by :func:`opaque_kernel` or :func:`float_kernel`.
-        dtype: the dtype of its first argument (e.g. ``"float32"``).
+        dtype: the dtype of the kernels' first argument (e.g. ``"float32"``), or None
+            (an op funcified without its node: nothing is known, nothing is done).
+        stand_ins: stand-ins made by :func:`opaque_kernel` or :func:`float_kernel`.
     """
-    stand_in.prefetch(dtype)
+    for stand_in in stand_ins if dtype else ():
+        stand_in.prefetch(dtype)
+
+
+def _handed_to_helper(dispatcher, argtypes, kernel_id, restype):
+    """Whether the kernel is left to the helper process: its return type is declared
+    (callers can be typed without it) and it is neither compiled nor on disk."""
+    if restype is None or not _background.enabled() or _on_disk(dispatcher, argtypes):
+        return False
+    _background.request(kernel_id)  # compiled meanwhile, loaded at the first call
+    return True
 
 
 def float_kernel(kernel, array_ndims, n_ints, source_key, returns=None):

@@ -285,12 +285,6 @@ def _np_grad_filters(x, gz, w_hw, stride, padding):
 # (tgraph.ops._opaque): stride, padding and threads are arguments, all layers share them.
 
 
-def _prefetch(dtype, *stand_ins):
-    """Start compiling the kernels an op calls in the helper process (tgraph.ops._opaque)."""
-    for stand_in in stand_ins if dtype else ():
-        _opaque.prefetch(stand_in, dtype)
-
-
 def _cache_key(op, n_threads):
     return f"tgraph.{type(op).__name__}{op.stride}{op.padding}-threads{n_threads}-{_SOURCE_HASH}"
 
@@ -303,7 +297,8 @@ def _numba_conv2d(op, node=None, **kwargs):
     dtype = node.outputs[0].type.dtype if node else None
     sizes = (*node.inputs[1].type.shape, *node.inputs[0].type.shape[2:]) if node else ()
     if None in sizes or len(sizes) != 6:  # chosen at run time: both kernels are compiled
-        _prefetch(dtype, _conv_kernels.FORWARD_SHIFTED, _conv_kernels.FORWARD_FILTER_LANES)
+        _opaque.prefetch(dtype, _conv_kernels.FORWARD_SHIFTED,
+                         _conv_kernels.FORWARD_FILTER_LANES)
         @numba_njit
         def conv2d_forward(x, w):
             x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
@@ -312,7 +307,7 @@ def _numba_conv2d(op, node=None, **kwargs):
         return conv2d_forward, _cache_key(op, n_threads)
     f_count, _, kh, kw, h, wd = sizes
     if _conv_kernels.use_shifted(f_count, h, wd, kh, kw, sh, sw, ph, pw):
-        _prefetch(dtype, _conv_kernels.FORWARD_SHIFTED)
+        _opaque.prefetch(dtype, _conv_kernels.FORWARD_SHIFTED)
 
         @numba_njit
         def conv2d_forward_shifted(x, w):
@@ -320,7 +315,7 @@ def _numba_conv2d(op, node=None, **kwargs):
             return _conv_kernels.FORWARD_SHIFTED(x, w, ph, pw, n_threads)
 
         return conv2d_forward_shifted, _cache_key(op, n_threads) + "-shifted"
-    _prefetch(dtype, _conv_kernels.FORWARD_FILTER_LANES)
+    _opaque.prefetch(dtype, _conv_kernels.FORWARD_FILTER_LANES)
 
     @numba_njit
     def conv2d_forward_filter_lanes(x, w):
@@ -334,7 +329,8 @@ def _numba_conv2d(op, node=None, **kwargs):
 def _numba_conv2d_grad_input(op, node=None, **kwargs):
     (sh, sw), (ph, pw) = op.stride, op.padding
     n_threads = numba.get_num_threads()
-    _prefetch(node and node.outputs[0].type.dtype, _conv_grad_kernels.GRAD_INPUT_SCATTER)
+    _opaque.prefetch(node and node.outputs[0].type.dtype,
+                     _conv_grad_kernels.GRAD_INPUT_SCATTER)
 
     @numba_njit
     def conv2d_grad_input(gz, w, x_hw):
@@ -349,7 +345,8 @@ def _numba_conv2d_grad_input(op, node=None, **kwargs):
 def _numba_conv2d_grad_filters(op, node=None, **kwargs):
     (sh, sw), (ph, pw) = op.stride, op.padding
     n_threads = numba.get_num_threads()
-    _prefetch(node and node.outputs[0].type.dtype, _conv_grad_kernels.GRAD_FILTERS_WORKERS)
+    _opaque.prefetch(node and node.outputs[0].type.dtype,
+                     _conv_grad_kernels.GRAD_FILTERS_WORKERS)
 
     @numba_njit
     def conv2d_grad_filters(x, gz, w_hw):

@@ -230,12 +230,6 @@ def _np_avg_pool_grad(gz, x_hw, op):
 # -- Numba ---------------------------------------------------------------------------------
 
 
-def _prefetch(dtype, stand_in):
-    """Start compiling a kernel the op calls in the helper process (tgraph.ops._opaque)."""
-    if dtype:
-        _opaque.prefetch(stand_in, dtype)
-
-
 def _cache_key(op):
     return f"tgraph.{type(op).__name__}{op.pool}{op.stride}{op.ignore_border}-{_SOURCE_HASH}"
 
@@ -247,7 +241,7 @@ def _numba_max_pool(op, node=None, **kwargs):
 
     dtype = node and node.outputs[0].type.dtype
     if (kh, kw, sh, sw) == (2, 2, 2, 2):  # chosen here: one kernel is compiled, not both
-        _prefetch(dtype, kernels.MAX_POOL_2X2_PLANES)
+        _opaque.prefetch(dtype, kernels.MAX_POOL_2X2_PLANES)
 
         @numba_njit
         def max_pool2d_2x2(x):
@@ -255,7 +249,7 @@ def _numba_max_pool(op, node=None, **kwargs):
             return kernels.max_pool_2x2(np.ascontiguousarray(x), oh, ow)
 
         return max_pool2d_2x2, _cache_key(op)
-    _prefetch(dtype, kernels.MAX_POOL_PLANES)
+    _opaque.prefetch(dtype, kernels.MAX_POOL_PLANES)
 
     @numba_njit
     def max_pool2d_forward(x):
@@ -271,7 +265,7 @@ def _numba_max_pool_grad(op, node=None, **kwargs):
 
     dtype = node and node.outputs[0].type.dtype
     if (kh, kw, sh, sw) == (2, 2, 2, 2):
-        _prefetch(dtype, kernels.MAX_POOL_GRAD_2X2_PLANES)
+        _opaque.prefetch(dtype, kernels.MAX_POOL_GRAD_2X2_PLANES)
 
         @numba_njit
         def max_pool2d_grad_2x2(x, out, gz):
@@ -279,7 +273,7 @@ def _numba_max_pool_grad(op, node=None, **kwargs):
             return kernels.max_pool_grad_2x2(x, out, np.ascontiguousarray(gz))
 
         return max_pool2d_grad_2x2, _cache_key(op)
-    _prefetch(dtype, kernels.MAX_POOL_GRAD_PLANES)
+    _opaque.prefetch(dtype, kernels.MAX_POOL_GRAD_PLANES)
 
     @numba_njit
     def max_pool2d_grad(x, out, gz):
@@ -293,7 +287,7 @@ def _numba_max_pool_grad(op, node=None, **kwargs):
 def _numba_avg_pool(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
     op_out_dims = _numba_out_dims(op)
-    _prefetch(node and node.outputs[0].type.dtype, kernels.AVG_POOL_PLANES)
+    _opaque.prefetch(node and node.outputs[0].type.dtype, kernels.AVG_POOL_PLANES)
 
     @numba_njit
     def avg_pool2d_forward(x):
@@ -306,7 +300,7 @@ def _numba_avg_pool(op, node=None, **kwargs):
 @register_funcify_and_cache_key(AvgPool2DGrad)
 def _numba_avg_pool_grad(op, node=None, **kwargs):
     (kh, kw), (sh, sw) = op.pool, op.stride
-    _prefetch(node and node.outputs[0].type.dtype, kernels.AVG_POOL_GRAD_PLANES)
+    _opaque.prefetch(node and node.outputs[0].type.dtype, kernels.AVG_POOL_GRAD_PLANES)
 
     @numba_njit
     def avg_pool2d_grad(gz, x_hw):
