@@ -54,6 +54,12 @@ def signature_key(argtypes):
     return ",".join(str(t) for t in argtypes)
 
 
+def _start_thread_pool():
+    """A parallel kernel loaded from the disk cache links against the symbols of Numba's
+    thread pool, which exist once the pool is started (else LLVM aborts the process)."""
+    numba.get_num_threads()
+
+
 def native_address(dispatcher, argtypes):
     """Compile (or load from the disk cache) ``dispatcher`` for ``argtypes``.
 
@@ -66,6 +72,7 @@ def native_address(dispatcher, argtypes):
         argument types: ``argtypes`` with those of a ``*args`` parameter in a tuple).
     """
     folded = tuple(dispatcher.fold_argument_types(tuple(argtypes), {})[1])
+    _start_thread_pool()
     dispatcher.compile(folded)
     cres = dispatcher.overloads[folded]
     address = cres.library.get_pointer_to_function(cres.fndesc.mangled_name)
@@ -104,6 +111,7 @@ def _on_disk(dispatcher, argtypes):
     folded = tuple(dispatcher.fold_argument_types(tuple(argtypes), {})[1])
     if folded in dispatcher.overloads:
         return True
+    _start_thread_pool()
     with global_compiler_lock:
         # the key of ``dispatcher.compile(folded)``'s entry (as native_address saves it)
         cres = dispatcher._cache.load_overload(folded, dispatcher.targetctx)
