@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import numpy as np
+
 import tgraph
 from tgraph.specfile import load_spec
 
@@ -30,3 +32,21 @@ def test_lenet5_error_falls_in_a_few_hundred_steps(mnist):
     after = model.evaluate(x_test, y_test)["error"]
     assert before > 0.8 and after < 0.15, (before, after)
     assert sum(losses[-20:]) < 0.5 * sum(losses[:20])
+
+
+def test_legacy_init_reproduces_the_lenet_tutorials_initial_weights():
+    """``convolutional_mlp.py``: ``rng = RandomState(23455)``, then conv0, conv1, hidden W."""
+    experiment = load_spec(SPECS / "lenet5.py")
+    assert experiment.legacy_init and experiment.seed == 23455
+    net = experiment.build_model().network
+    rng = np.random.RandomState(23455)
+    expected = []
+    for shape, fan_in, fan_out in [((20, 1, 5, 5), 25, 20 * 25 // 4),
+                                   ((50, 20, 5, 5), 20 * 25, 50 * 25 // 4),
+                                   ((800, 500), 800, 500)]:
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        expected.append(np.asarray(rng.uniform(-bound, bound, size=shape), dtype="float32"))
+    weights = {p.variable.name: p.variable.get_value() for p in net.params}
+    for name, value in zip(["1_conv2d/W", "4_conv2d/W", "8_dense/W"], expected):
+        np.testing.assert_array_equal(weights[name], value, err_msg=name)
+    assert not weights["9_dense/W"].any() and not weights["1_conv2d/b"].any()

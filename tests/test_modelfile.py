@@ -14,7 +14,7 @@ from tgraph import layers as L
 from tgraph import optim
 from tgraph.errors import ModelFileError
 from tgraph.fileio import atomic_write
-from tgraph.modelfile import load_model, read_model_file, save_model
+from tgraph.modelfile import load_model, model_from_spec, read_model_file, save_model
 from tgraph.ops.init import Normal
 
 
@@ -58,6 +58,17 @@ def test_spec_is_readable_json(trained):
                          "bias_init": "zeros", "l1": 0.0, "l2": 0.0001, "max_norm": None}
     assert "weights/2_dense/W.npy" in names
     assert not any(n.endswith(".pkl") for n in names)
+
+
+def test_legacy_init_is_kept_and_older_files_without_it_load(tmp_path):
+    model = tgraph.Model([L.Input((6,)), L.Dense(3, activation="softmax")], seed=5,
+                         legacy_init=True)
+    path = tmp_path / "legacy.tgraph"
+    save_model(model, path)
+    assert read_model_file(path).spec["legacy_init"] is True
+    assert load_model(path).network.legacy_init is True
+    older = {k: v for k, v in read_model_file(path).spec.items() if k != "legacy_init"}
+    assert model_from_spec(older).network.legacy_init is False
 
 
 def test_pickled_array_inside_is_refused(tmp_path, trained):

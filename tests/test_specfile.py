@@ -105,6 +105,16 @@ def test_epochs_batch_size_and_seed_options(tmp_path):
     assert experiment.seed == 5 and experiment.training.shuffle is False
 
 
+def test_legacy_init_from_a_spec_and_from_set(tmp_path):
+    spec = write_spec(tmp_path, "model = [L.Input((784,)), L.Dense(10)]\nlegacy_init = True\n")
+    assert load_spec(spec).legacy_init is True
+    plain = write_spec(tmp_path, "model = [L.Input((784,)), L.Dense(10)]\n", name="plain.py")
+    assert cli_experiment(plain, "--set", "legacy_init=True").legacy_init is True
+    with pytest.raises(ConfigError, match=r"^--set legacy_init: `legacy_init` \(='yes'\) must be "
+                                          r"True or False$"):
+        cli_experiment(plain, "--set", "legacy_init=yes")
+
+
 def test_building_twice_shares_no_optimizer_state(tmp_path):
     spec = write_spec(tmp_path, "model = [L.Input((4,)), L.Dense(2, activation='softmax')]\n"
                                 "optimizer = optim.Adam(learning_rate=0.1)\n")

@@ -33,6 +33,11 @@ def _fraction(instance, attribute, value):
         raise ConfigError(f"`{attribute.name}` (={value!r}) must be in (0, 1), e.g. 0.2")
 
 
+def _bool(instance, attribute, value):
+    if not isinstance(value, bool):
+        raise ConfigError(f"`{attribute.name}` (={value!r}) must be True or False")
+
+
 @attrs.frozen
 class Training:
     """How to train: minibatches, epochs, shuffling, validation schedule.
@@ -63,6 +68,9 @@ class Experiment:
         training: a :class:`Training`.
         callbacks: callbacks added to the run (early stopping, schedules, ...).
         seed: seed of the weights, dropout streams and shuffling.
+        legacy_init: draw the initial weights, in layer order, from
+            ``numpy.random.RandomState(seed)`` as the Theano tutorials did, to start a
+            port from the tutorial's exact weights (default: a seeded ``Generator``).
         data: default data path (None: the embedded MNIST subset).
         valid_fraction: validation share of a training set without its own.
         source: the spec file path.
@@ -76,6 +84,7 @@ class Experiment:
     training: Training = attrs.field(factory=Training)
     callbacks: tuple = attrs.field(default=(), converter=tuple)
     seed: int = 1234
+    legacy_init: bool = attrs.field(default=False, validator=_bool)
     data: str | None = None
     valid_fraction: float = attrs.field(default=0.2, validator=_fraction)
     source: str = "<python>"
@@ -91,7 +100,8 @@ class Experiment:
         if attrs.has(type(optimizer)):
             optimizer = attrs.evolve(optimizer)
         return Model(list(self.model), loss=self.loss, optimizer=optimizer,
-                     regularization=self.regularization, seed=self.seed, mode=mode)
+                     regularization=self.regularization, seed=self.seed, mode=mode,
+                     legacy_init=self.legacy_init)
 
     def trainer(self, model, extra_callbacks=()):
         """A :class:`tgraph.trainer.Trainer` for ``model`` with this experiment's settings."""

@@ -66,11 +66,13 @@ class Model:
         seed: seed of initial weights and of the random streams.
         dtype: ``"float32"`` (default) or ``"float64"``.
         mode: PyTensor mode name (see :mod:`tgraph.backend`).
+        legacy_init: draw initial weights from ``numpy.random.RandomState(seed)``, as
+            Theano-era scripts did (see :func:`tgraph.network.build`).
     """
 
     def __init__(self, layers, *, loss="nll", optimizer="sgd", regularization=None,
-                 seed=1234, dtype="float32", mode=None):
-        self.network = build(layers, seed=seed, dtype=dtype)
+                 seed=1234, dtype="float32", mode=None, legacy_init=False):
+        self.network = build(layers, seed=seed, dtype=dtype, legacy_init=legacy_init)
         self.loss = get_loss(loss)
         self.optimizer = get_optimizer(optimizer)
         self.regularization = regularization or Regularization()

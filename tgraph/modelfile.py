@@ -59,6 +59,7 @@ def model_spec(model):
         "loss": model.loss.name,
         "dtype": model.dtype,
         "seed": model.network.seed,
+        "legacy_init": model.network.legacy_init,
         "optimizer": to_json(model.optimizer),
         "regularization": to_json(model.regularization),
     }
@@ -265,7 +266,8 @@ def model_from_spec(spec, *, mode=None, path="<spec>"):
             optimizer = "sgd"  # a hand-written optimizer: the spec file has it
         regularization = from_json(spec.get("regularization")) if spec.get("regularization") else None
         return Model(layers, loss=spec["loss"], optimizer=optimizer, regularization=regularization,
-                     seed=spec["seed"], dtype=spec["dtype"], mode=mode)
+                     seed=spec["seed"], dtype=spec["dtype"], mode=mode,
+                     legacy_init=bool(spec.get("legacy_init", False)))
     except KeyError as err:
         raise ModelFileError(f"{path}: the spec lacks {err}; {_DAMAGED}") from None
     except ModelFileError:

@@ -47,6 +47,7 @@ class Network:
         dtype: float dtype of parameters and activations.
         random: the :class:`tgraph.random.RandomSource` of stochastic layers.
         seed: the seed parameters and random streams were drawn from.
+        legacy_init: whether the parameters were drawn from ``RandomState(seed)``.
     """
 
     specs: tuple
@@ -55,6 +56,7 @@ class Network:
     dtype: str
     random: RandomSource
     seed: int
+    legacy_init: bool = False
 
     @property
     def input_shape(self):
@@ -166,13 +168,19 @@ def infer_shapes(specs):
     return tuple(shapes)
 
 
-def build(specs, *, seed=1234, dtype="float32"):
+def build(specs, *, seed=1234, dtype="float32", legacy_init=False):
     """Build a network from a list of layer specs.
 
     Args:
         specs: list of layer specs; the first is :class:`tgraph.layers.Input`.
         seed: seed of the initializers and of the random streams (dropout).
         dtype: ``"float32"`` (default) or ``"float64"``.
+        legacy_init: draw the initial weights, in layer order, from
+            ``numpy.random.RandomState(seed)``, the stream of Theano-era scripts
+            (``rng = numpy.random.RandomState(23455)``), so that a port of such a
+            script starts from its exact weights; initializers then get a
+            ``RandomState`` instead of a ``Generator``. Default: a ``Generator``
+            seeded by ``SeedSequence([seed, ...])``.
 
     Returns:
         A :class:`Network` with freshly initialised parameters.
@@ -184,13 +192,17 @@ def build(specs, *, seed=1234, dtype="float32"):
         raise SpecError(f"`dtype` (={dtype!r}) must be one of {_DTYPES}")
     specs = tuple(specs) if isinstance(specs, (list, tuple)) else specs
     shapes = infer_shapes(specs)
-    init_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x1417]))
+    if legacy_init:
+        init_rng = np.random.RandomState(int(seed))
+    else:
+        init_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x1417]))
     params = []
     for i, layer in enumerate(specs):
         input_shape = shapes[i - 1] if i else None
         for spec in layer.param_specs(input_shape):
             params.append(_create_labelled(spec, layer, i, init_rng, dtype))
-    return Network(specs, shapes, params, dtype, RandomSource(seed), int(seed))
+    return Network(specs, shapes, params, dtype, RandomSource(seed), int(seed),
+                   bool(legacy_init))
 
 
 def _create_labelled(spec, layer, index, rng, dtype):

@@ -53,7 +53,7 @@ def load_spec(path):
     Args:
         path: the spec file (Python). It must define ``model``; it may define
             ``experiment`` (an :class:`Experiment`) instead, or any of
-            ``loss, optimizer, regularization, training, callbacks, seed, data,
+            ``loss, optimizer, regularization, training, callbacks, seed, legacy_init, data,
             valid_fraction``.
 
     Raises:

@@ -6,6 +6,7 @@ import pytest
 import tgraph
 from tgraph import layers as L
 from tgraph.errors import ConfigError
+from tgraph.network import build
 from tgraph.ops import init
 
 FAN_IN, FAN_OUT = 400, 300
@@ -103,3 +104,29 @@ def test_bad_initializer_settings(make, message):
     with pytest.raises(ConfigError) as err:
         make()
     assert str(err.value) == message
+
+
+def test_legacy_init_follows_the_seed_and_differs_from_the_default_stream():
+    layers = [L.Input((20,)), L.Dense(30, activation="tanh"), L.Dense(5, activation="softmax")]
+
+    def first_weights(**kwargs):
+        return build(layers, **kwargs).params[0].variable.get_value()
+
+    legacy = first_weights(seed=3, legacy_init=True)
+    np.testing.assert_array_equal(legacy, first_weights(seed=3, legacy_init=True))
+    assert not np.array_equal(legacy, first_weights(seed=4, legacy_init=True))
+    assert not np.array_equal(legacy, first_weights(seed=3))
+
+
+def test_mlp_spec_starts_from_the_tutorials_weights():
+    """deeplearning.net ``mlp.py``: ``rng = RandomState(1234)``, hidden W, zero output layer."""
+    from pathlib import Path
+
+    from tgraph.specfile import load_spec
+
+    experiment = load_spec(Path(__file__).resolve().parents[2] / "specs" / "mlp.py")
+    weights = [p.variable.get_value() for p in experiment.build_model().network.params]
+    bound = np.sqrt(6.0 / (784 + 500))
+    hidden = np.random.RandomState(1234).uniform(-bound, bound, size=(784, 500))
+    np.testing.assert_array_equal(weights[0], hidden.astype(np.float32))
+    assert not weights[2].any()
