@@ -222,8 +222,9 @@ def gemm_flat(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate, 
         _parallel_tiles(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate,
                         n_threads)
     else:
+        # m - m: an int64 like the workers' bounds, not a literal 0 (one compiled copy)
         _tile_range(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate,
-                    0, _n_tiles(m, n))
+                    m - m, _n_tiles(m, n))
 
 
 SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes()
