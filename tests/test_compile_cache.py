@@ -263,3 +263,21 @@ WARM = """
 def test_no_helper_is_started_when_the_kernels_are_on_disk(tmp_path):
     assert _run(WARM, tmp_path)[0] == "True"  # cold: the helper compiles the kernel
     assert _run(WARM, tmp_path) == ["False", "32.0"]  # warm: loaded by this process
+
+
+def test_the_helper_reads_every_id_written_so_far_and_the_end_of_its_input():
+    from tgraph.ops._background import drain
+
+    read, write = os.pipe()
+    try:
+        os.write(write, b"11\n22\n3")
+        assert drain(read, b"", block=True) == ([11, 22], b"3", False)
+        assert drain(read, b"3", block=False) == ([], b"3", False)  # nothing new: no wait
+        os.write(write, b"3\n44\n")
+        os.close(write)
+        write = None
+        assert drain(read, b"3", block=False) == ([33, 44], b"", True)
+    finally:
+        os.close(read)
+        if write is not None:
+            os.close(write)

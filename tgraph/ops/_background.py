@@ -9,7 +9,7 @@ do not depend on the graph, so they can be compiled elsewhere at the same time:
   nor in Numba's disk cache, and the kernel declares its return type (so the caller
   can be typed without it), :func:`request` hands it to a helper process (started at
   the first request; it lives until this process closes its input). The helper
-  compiles the kernels in the order asked, each into the disk cache.
+  compiles the kernels, newest request first, each into the disk cache.
 * At the first call of a kernel (its address is looked up then), :func:`claimed`
   waits until the helper is done with it, then the kernel is loaded from the disk
   cache. While the helper compiles one kernel, this process compiles others the helper
@@ -22,12 +22,13 @@ switches the helper off.
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["enabled", "request", "claimed", "finish", "serve"]
+__all__ = ["enabled", "request", "claimed", "finish", "drain", "serve"]
 
 try:
     import fcntl
@@ -144,8 +145,37 @@ def claimed(kernel_id, compile_other):
         handle.close()
 
 
+def drain(fd, buffer, block):
+    """Read the kernel ids written to the pipe ``fd`` so far.
+
+    Args:
+        fd: the read end of a pipe of newline-terminated ids.
+        buffer: bytes of an unfinished line from the previous call.
+        block: wait for at least one complete id (or the end of the input).
+
+    Returns:
+        (list of the ids read, in order; the unfinished line's bytes; True at the end of
+        the input).
+    """
+    ids, timeout = [], None if block else 0
+    while select.select([fd], [], [], timeout)[0]:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return ids, buffer, True
+        *lines, buffer = (buffer + chunk).split(b"\n")
+        ids += [int(line) for line in lines if line.strip()]
+        if ids:
+            timeout = 0  # take what else has arrived, without waiting
+    return ids, buffer, False
+
+
 def serve():
-    """The helper's main loop: compile the kernel of each id read from stdin."""
+    """The helper's main loop: compile the kernels whose ids are read from stdin.
+
+    The newest request first: the main process needs its kernels in the order it asked
+    for them (forward before gradient), so when it finishes compiling the graph and
+    starts on the kernels the helper has not, it finds the first ones left.
+    """
     os.environ[_HELPER_ENV] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import tgraph.ops.blas  # noqa: F401  (the modules that define kernels)
@@ -154,10 +184,16 @@ def serve():
     from tgraph.ops import _opaque
 
     parent = os.getppid()
-    for line in sys.stdin:
+    fd, buffer, queue, ended = sys.stdin.fileno(), b"", [], False
+    while queue or not ended:
+        if not ended:
+            ids, buffer, ended = drain(fd, buffer, block=not queue)
+            queue += ids
         if os.getppid() != parent:  # the parent is gone: its kernels are not needed now
             return
-        kernel_id = int(line)
+        if not queue:
+            continue
+        kernel_id = queue.pop()
         if kernel_id not in _opaque.known_kernels():
             continue
         handle = _try_lock(kernel_id)
