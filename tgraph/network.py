@@ -10,7 +10,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from tgraph.errors import ShapeError, SpecError, TGraphError, layer_label
+from tgraph.errors import ConfigError, ShapeError, SpecError, TGraphError, layer_label
 from tgraph.layers.base import ApplyContext, Layer
 from tgraph.layers.core import Input
 from tgraph.params import create_param
@@ -211,3 +211,12 @@ def _create_labelled(spec, layer, index, rng, dtype):
         return create_param(spec, layer, index, rng, dtype)
     except TGraphError as err:
         raise type(err)(f"{layer_label(index, layer)}: parameter `{spec.name}`: {err}") from None
+    except AttributeError as err:
+        if not isinstance(rng, np.random.RandomState) or err.obj is not rng:
+            raise
+        raise ConfigError(
+            f"{layer_label(index, layer)}: parameter `{spec.name}`: its initializer calls "
+            f"`rng.{err.name}`, which numpy.random.RandomState lacks; with legacy_init the "
+            "initializers draw from a RandomState: use its methods (uniform, normal, ...) "
+            "or set legacy_init = False"
+        ) from None

@@ -130,3 +130,15 @@ def test_mlp_spec_starts_from_the_tutorials_weights():
     hidden = np.random.RandomState(1234).uniform(-bound, bound, size=(784, 500))
     np.testing.assert_array_equal(weights[0], hidden.astype(np.float32))
     assert not weights[2].any()
+
+
+def test_an_initializer_that_needs_a_generator_names_its_layer_under_legacy_init():
+    def integer_init(shape, rng, *, fan_in, fan_out, activation="linear"):
+        return rng.integers(-1, 2, size=shape).astype(float)
+
+    layers = [L.Input((4,)), L.Dense(3, init=integer_init, name="hidden")]
+    assert build(layers, seed=1).params[0].variable.get_value().shape == (4, 3)
+    with pytest.raises(ConfigError) as err:
+        build(layers, seed=1, legacy_init=True)
+    assert str(err.value).startswith("layer 1 (Dense 'hidden'): parameter `W`: its initializer "
+                                     "calls `rng.integers`, which numpy.random.RandomState lacks")
