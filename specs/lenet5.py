@@ -19,10 +19,10 @@ the hidden layer (``legacy_init``), so a run starts from the tutorial's exact we
 Full-MNIST result: 0.92% test error; on the 8k-image subset of mnist_10k.npz the PyTorch
 twin reaches 1.96% (REFERENCE.md). Measured with ``tgraph train specs/lenet5.py``
 (8k/2k/official 10k test): 2.13% test error at the best validation error (2.45%, epoch
-157 of 200), 344 s with other jobs on the machine; the same run twice gives the same
-figures. Other initial weights give 1.96-2.28%: tgraph's default stream (``--set
-legacy_init=False``) with ``--seed`` 1234, 1 and 2 gave 2.22%, 2.28% and 1.96%. With only 16
-minibatches an epoch, the tutorial's patience of 10000 iterations never ends the run.
+157 of 200), 302 s; the same run three times gave the same figures. Other initial
+weights give 1.96-2.28%: tgraph's default stream (``--set legacy_init=False``) with
+``--seed`` 1234, 1 and 2 gave 2.22%, 2.28% and 1.96%. With only 16 minibatches an epoch,
+the tutorial's patience of 10000 iterations never ends the run.
 """
 
 import math
