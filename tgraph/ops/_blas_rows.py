@@ -14,9 +14,6 @@ kernel has one signature per dtype: compiled once, cached on disk, called throug
 pointer (:func:`tgraph.ops._opaque.opaque_kernel`).
 """
 
-import hashlib
-from pathlib import Path
-
 import numba
 import numpy as np
 from numba import prange
@@ -32,8 +29,7 @@ __all__ = ["PARALLEL_MIN_FMAS", "split_blas_gemm"]
 PARALLEL_MIN_FMAS = 1 << 20  # BLAS on one thread: ~20 us of work
 _N, _T = ord("N"), ord("T")
 _OPTIONS = {"error_model": "numpy", "boundscheck": False, "cache": True}
-SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes() + Path(_opaque.__file__).read_bytes()
-                             + Path(_gemm_kernels.__file__).read_bytes()).hexdigest()[:16]
+SOURCE_HASH = _opaque.source_key([__file__, _gemm_kernels.__file__])
 
 
 _ROWS_SOURCE = """

@@ -23,6 +23,7 @@ from hashlib import sha256
 import numba
 import numba.np.arrayobj
 from numba.extending import overload
+from pytensor.link.numba.cache import compile_numba_function_src
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
 from pytensor.tensor.shape import SpecifyShape
 from pytensor.tensor.type_other import NoneTypeT
@@ -60,8 +61,6 @@ def _numba_specify_shape(op, node, **kwargs):
               for i, (d, name) in enumerate(zip(dims, names))
               if not isinstance(d.type, NoneTypeT)]
     source = "\n".join([f"def specify_shape(x, {', '.join(names)}):", *checks, "    return x"])
-    env = {"MESSAGE": message}
-    exec(compile(source, "<tgraph specify_shape>", "exec"), env)
-    fn = numba_njit(env["specify_shape"])
+    fn = numba_njit(compile_numba_function_src(source, "specify_shape", {"MESSAGE": message}))
     key = sha256(f"tgraph_specify_shape_v{_CACHE_VERSION}_{source}_{message}".encode()).hexdigest()
     return fn, key

@@ -25,9 +25,6 @@ has one signature whatever the layouts: it is compiled once, cached on disk, and
 through a pointer (:func:`tgraph.ops._opaque.opaque_kernel`), not linked into each op.
 """
 
-import hashlib
-from pathlib import Path
-
 import llvmlite.ir as llvm_ir
 import numba
 import numpy as np
@@ -227,8 +224,7 @@ def gemm_flat(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate, 
                     m - m, _n_tiles(m, n))
 
 
-SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes()
-                             + Path(_opaque.__file__).read_bytes()).hexdigest()[:16]
+SOURCE_HASH = _opaque.source_key([__file__])
 _FLAT = types.Array(types.float32, 1, "C")
 _I64 = types.int64
 _GEMM_FLAT = _opaque.opaque_kernel(

@@ -23,8 +23,8 @@ from numba import prange
 
 from tgraph.ops._opaque import float_kernel, source_key
 
-__all__ = ["max_pool", "max_pool_2x2", "max_pool_general", "max_pool_grad", "max_pool_grad_2x2",
-           "max_pool_grad_general", "avg_pool", "avg_pool_grad"]
+__all__ = ["max_pool_2x2", "max_pool_general", "max_pool_grad_2x2", "max_pool_grad_general",
+           "avg_pool", "avg_pool_grad"]
 
 # PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
 _FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
@@ -79,12 +79,6 @@ def _nanmax(a, b):
     return a if (a >= b or a != a) else b
 
 
-@numba.njit(**INLINE)
-def _is_2x2(kh, kw, sh, sw):
-    """Whether windows and strides are 2x2 (the kernels' fast case)."""
-    return kh == 2 and kw == 2 and sh == 2 and sw == 2
-
-
 @numba.njit(**OPTIONS)
 def _max_pool_2x2(plane, out):
     """2x2 windows, stride 2, of one ``(h, w)`` plane into ``out (oh, ow)``."""
@@ -101,16 +95,8 @@ def _max_pool_2x2(plane, out):
 
 
 @numba.njit(**OPTIONS)
-def max_pool(x, kh, kw, sh, sw, oh, ow):
-    """``out[n, c, i, j] = max`` of window ``(i, j)`` of ``x[n, c]`` (NaN if it holds one)."""
-    if _is_2x2(kh, kw, sh, sw):
-        return max_pool_2x2(x, oh, ow)
-    return max_pool_general(x, kh, kw, sh, sw, oh, ow)
-
-
-@numba.njit(**OPTIONS)
 def max_pool_2x2(x, oh, ow):
-    """:func:`max_pool` with 2x2 windows and strides (a kernel of its own)."""
+    """:func:`max_pool_general` with 2x2 windows and strides (a kernel of its own)."""
     out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
     MAX_POOL_2X2_PLANES(x, out)
     return out
@@ -118,7 +104,8 @@ def max_pool_2x2(x, oh, ow):
 
 @numba.njit(**OPTIONS)
 def max_pool_general(x, kh, kw, sh, sw, oh, ow):
-    """:func:`max_pool` for any window and stride."""
+    """``out[n, c, i, j] = max`` of window ``(i, j)`` of ``x[n, c]`` (NaN if it holds one),
+    for any window and stride."""
     out = np.empty((x.shape[0], x.shape[1], oh, ow), x.dtype)
     MAX_POOL_PLANES(x, out, kh, kw, sh, sw)
     return out
@@ -190,26 +177,18 @@ def _max_pool_grad_2x2(plane, best, grad, g_plane):
 
 
 @numba.njit(**OPTIONS)
-def max_pool_grad(x, out, gz, kh, kw, sh, sw):
-    """Gradient of :func:`max_pool` wrt ``x``, given its output ``out``.
-
-    Each ``gz[n, c, i, j]`` goes to the first position (row-major) of window ``(i, j)``
-    holding the maximum; overlapping windows add up.
-    """
-    if _is_2x2(kh, kw, sh, sw):
-        return MAX_POOL_GRAD_2X2_PLANES(x, out, gz)
-    return max_pool_grad_general(x, out, gz, kh, kw, sh, sw)
-
-
-@numba.njit(**OPTIONS)
 def max_pool_grad_2x2(x, out, gz):
-    """:func:`max_pool_grad` with 2x2 windows and strides (a kernel of its own)."""
+    """:func:`max_pool_grad_general` with 2x2 windows and strides (a kernel of its own)."""
     return MAX_POOL_GRAD_2X2_PLANES(x, out, gz)
 
 
 @numba.njit(**OPTIONS)
 def max_pool_grad_general(x, out, gz, kh, kw, sh, sw):
-    """:func:`max_pool_grad` for any window and stride."""
+    """Gradient of :func:`max_pool_general` wrt ``x``, given its output ``out``.
+
+    Each ``gz[n, c, i, j]`` goes to the first position (row-major) of window ``(i, j)``
+    holding the maximum; overlapping windows add up.
+    """
     gx = np.zeros_like(x)
     MAX_POOL_GRAD_PLANES(x, out, gz, gx, kh, kw, sh, sw)
     return gx

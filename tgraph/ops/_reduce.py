@@ -13,6 +13,7 @@ PyTensor's implementation.
 from hashlib import sha256
 
 import numpy as np
+from pytensor.link.numba.cache import compile_numba_function_src
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
 from pytensor.link.numba.dispatch.elemwise import numba_funcify_CAReduce
 from pytensor.scalar.basic import Add
@@ -60,7 +61,6 @@ def _numba_careduce(op, node, **kwargs):
     axes = tuple(sorted(range(ndim) if op.axis is None else
                         (a % ndim for a in op.axis)))
     source = sum_source(ndim, axes, acc_dtype, out_dtype)
-    env = {"np": np}
-    exec(compile(source, "<tgraph careduce_sum>", "exec"), env)
+    careduce_sum = compile_numba_function_src(source, "careduce_sum", {"np": np})
     key = sha256(f"tgraph_careduce_sum_v{_CACHE_VERSION}\n{source}".encode()).hexdigest()
-    return numba_njit(env["careduce_sum"], boundscheck=False), key
+    return numba_njit(careduce_sum, boundscheck=False), key

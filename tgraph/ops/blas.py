@@ -23,9 +23,6 @@ Two refinements over PyTensor's rewrites and Theano's ``Gemm``:
   ``beta`` pass is three times slower than the loop ((784, 500) float32: 50 us, 16 us).
 """
 
-import hashlib
-from pathlib import Path
-
 import numba
 import numpy as np
 from numba.core import types
@@ -36,10 +33,9 @@ from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm, Gemv, _dot22
 from pytensor.tensor.math import mul
 from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scalar
 
-from tgraph.ops._blas_rows import SOURCE_HASH, split_blas_gemm
+from tgraph.ops import _blas_rows, _gemm_kernels, _opaque
+from tgraph.ops._blas_rows import split_blas_gemm
 from tgraph.ops._gemm_kernels import fits, gemm_into
-from tgraph.ops import _opaque
-from tgraph.ops._opaque import opaque_kernel
 
 try:  # PyTensor 3.0 has a Ger op (rank-1 update); 3.1+ removed it
     from pytensor.tensor.blas import Ger
@@ -51,7 +47,7 @@ __all__ = ["gemm_kernel", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG"]
 _JIT = {"cache": True, "no_cpython_wrapper": False, "error_model": "numpy"}
 _KINDS = {"float32": ord("s"), "float64": ord("d")}
 _CACHE_VERSION = 3
-_SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes() + SOURCE_HASH.encode()).hexdigest()[:16]
+_SOURCE_HASH = _opaque.source_key([__file__, _blas_rows.__file__, _gemm_kernels.__file__])
 
 
 def _xxgemm(dtype):
@@ -137,7 +133,7 @@ def _gemm_stand_in(dtype):
     combination of layouts of the ops that call it, inside each of them."""
     scalar = types.float32 if dtype == "float32" else types.float64
     matrix = types.Array(scalar, 2, "A")
-    return opaque_kernel(make_gemm(dtype), (scalar, matrix, matrix, scalar, matrix, types.int64),
+    return _opaque.opaque_kernel(make_gemm(dtype), (scalar, matrix, matrix, scalar, matrix, types.int64),
                          _SOURCE_HASH, name=f"tgraph.gemm_{dtype}", restype=types.none)
 
 

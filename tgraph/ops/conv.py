@@ -15,9 +15,6 @@ first layer of a network needs no gradient wrt its input). Each op has a numpy
 :mod:`tgraph.ops._conv_kernels`) and a JAX one (:func:`register_jax`).
 """
 
-import hashlib
-from pathlib import Path
-
 import numba
 import numpy as np
 import pytensor.tensor as pt
@@ -38,10 +35,8 @@ __all__ = [
 ]
 
 # Changes to this file or to the kernels must invalidate PyTensor's on-disk Numba cache.
-_SOURCE_HASH = hashlib.sha256(b"".join(
-    Path(module.__file__).read_bytes()
-    for module in (_conv_tiles, _conv_kernels, _conv_grad_kernels, _opaque)
-) + Path(__file__).read_bytes()).hexdigest()[:16]
+_SOURCE_HASH = _opaque.source_key(
+    [*(module.__file__ for module in (_conv_tiles, _conv_kernels, _conv_grad_kernels)), __file__])
 
 
 def conv_output_size(size, kernel, stride, padding):

@@ -14,9 +14,6 @@ Each op has a numpy ``perform`` (Python mode), a parallel Numba implementation (
 :mod:`tgraph.ops._pool_kernels`) and a JAX one (:func:`register_jax`).
 """
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType, grad_not_implemented
@@ -47,9 +44,7 @@ __all__ = [
 ]
 
 # Changes to this file or to the kernels must invalidate PyTensor's on-disk Numba cache.
-_SOURCE_HASH = hashlib.sha256(b"".join(
-    Path(module.__file__).read_bytes() for module in (kernels, _opaque)
-) + Path(__file__).read_bytes()).hexdigest()[:16]
+_SOURCE_HASH = _opaque.source_key([kernels.__file__, __file__])
 
 
 def pool_output_size(size, pool, stride, ignore_border):
