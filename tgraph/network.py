@@ -13,7 +13,6 @@ import pytensor.tensor as pt
 from tgraph.errors import ConfigError, ShapeError, SpecError, TGraphError, layer_label
 from tgraph.layers.base import ApplyContext, Layer
 from tgraph.layers.core import Input
-from tgraph.ops.activations import get_activation
 from tgraph.params import create_param
 from tgraph.random import RandomDraws, RandomSource
 
@@ -125,11 +124,8 @@ class Network:
         layer, params = self.specs[i], self.layer_params(i)
         layer_ctx, pre = ctx.for_layer(i, layer), None
         if absorb and getattr(layer, "activation", None) == absorb:
-            pre = layer.pre_activation(x, params, layer_ctx)
-        if pre is None:
-            x = layer.apply(x, params, layer_ctx)
-        else:
-            x = get_activation(absorb)(pre)
+            pre = layer.pre_activation(x, params, layer_ctx.fork())
+        x = layer.apply(x, params, layer_ctx)
         return _restore_static_shape(x, self.shapes[i]), pre
 
     def num_params(self, index=None):

@@ -60,6 +60,12 @@ class RandomDraws:
         self.source = source
         self._next = {}  # key -> symbolic generator after the pass's last draw from it
 
+    def fork(self):
+        """A copy whose further draws repeat this one's (same symbolic chains), separately."""
+        copy = RandomDraws(self.source)
+        copy._next = dict(self._next)
+        return copy
+
     @property
     def generators(self):
         """The source's shared generators, ``{key: variable}``."""

@@ -1,15 +1,24 @@
 """Layer specs: frozen attrs classes, one family per module."""
 
-from tgraph.layers.base import ApplyContext, Layer, ParamSpec
+from tgraph.layers.base import (
+    ApplyContext,
+    Layer,
+    LocalObjective,
+    ParamSpec,
+    weight_and_bias,
+)
 from tgraph.layers.conv import Conv2D
 from tgraph.layers.core import Activation, Dense, Flatten, Input, Reshape
 from tgraph.layers.noise import Dropout
+from tgraph.layers.norm import BatchNorm
 from tgraph.layers.pool import AvgPool2D, MaxPool2D
 
 __all__ = [
     "Layer",
     "ParamSpec",
     "ApplyContext",
+    "LocalObjective",
+    "weight_and_bias",
     "Input",
     "Dense",
     "Activation",
@@ -19,4 +28,5 @@ __all__ = [
     "Conv2D",
     "MaxPool2D",
     "AvgPool2D",
+    "BatchNorm",
 ]

@@ -229,6 +229,15 @@ class ApplyContext:
         """The context of layer ``index`` (spec ``layer``) in the same pass."""
         return attrs.evolve(self, index=index, label=layer_label(index, layer))
 
+    def fork(self):
+        """A context for a side computation of the same pass whose updates are dropped.
+
+        Its random draws repeat the pass's next ones symbolically (PyTensor merges the
+        identical nodes, so both see the same numbers); what it records is not applied.
+        """
+        random = self.random.fork() if self.random is not None else None
+        return attrs.evolve(self, random=random, record=PassUpdates())
+
     def add_update(self, variable, value):
         """Record ``variable <- value`` for the training step of this pass.
 
@@ -364,13 +373,16 @@ class Layer:
         """The input of the layer's final activation (its logits), or None.
 
         A layer overriding it promises ``apply(x) == activation(pre_activation(x))``
-        with ``activation`` its field of that name: when the loss has a stable form on
-        logits (``nll`` after ``softmax``), the network computes the last layer this
-        way and gives the loss the logits. The default, None, means the layer has no
-        separate activation.
+        with ``activation`` its field of that name. When the loss has a stable form on
+        logits (``nll`` after ``softmax``) and the last layer ends with that activation,
+        the network gives the loss this pre-activation; the layer's output and updates
+        still come from :meth:`apply` (the shared subexpressions are computed once).
+        The default, None, means the layer has no separate activation.
 
         Args:
-            x, params, ctx: as for :meth:`apply`.
+            x, params: as for :meth:`apply`.
+            ctx: a fork of the pass's context (:meth:`ApplyContext.fork`): its random
+                draws repeat those of :meth:`apply`, its updates are dropped.
 
         Returns:
             The symbolic pre-activation, or None.
