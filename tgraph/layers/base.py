@@ -112,10 +112,6 @@ class ParamSpec:
     activation: str = "linear"
     tags: frozenset = attrs.field(default=WEIGHT_TAGS, converter=frozenset)
 
-    @property
-    def trainable(self):
-        return TRAINABLE in self.tags
-
 
 def weight_and_bias(weight_shape, units, *, fan_in, fan_out, init, bias_init, activation,
                     use_bias=True):
@@ -174,9 +170,6 @@ class PassUpdates:
             )
         self._values[variable] = _fit_type(variable, value, owner)
         self._owners[variable] = owner
-
-    def __contains__(self, variable):
-        return variable in self._values
 
     @property
     def pairs(self):
