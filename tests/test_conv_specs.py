@@ -1,13 +1,11 @@
 """The convolutional tutorial specs: they load, and LeNet-5 learns through the public API."""
 
-from pathlib import Path
-
 import numpy as np
 
 import tgraph
 from tgraph.specfile import load_spec
 
-SPECS = Path(__file__).resolve().parents[1] / "specs"
+from support.paths import SPECS
 
 
 def test_convnet_spec_has_the_tutorial_shapes():
