@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from support.dropout_mlp import DropoutMLPs
 from support.paths import EMBEDDED_MNIST
 
 
@@ -28,3 +29,10 @@ def small_npz(tmp_path_factory):
         np.savez(path, x_train=d["x_train"][:1000], y_train=d["y_train"][:1000],
                  x_test=d["x_test"][:500], y_test=d["y_test"][:500])
     return path
+
+
+@pytest.fixture(scope="session")
+def dropout_mlp():
+    """``dropout_mlp(optimizer, seed=..., batch_size=...)``: a small dropout MLP for MNIST,
+    compiled once per session per optimizer and batch size (see support/dropout_mlp.py)."""
+    return DropoutMLPs()
