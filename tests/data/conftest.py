@@ -33,7 +33,7 @@ def t10k_dir(mnist_arrays, tmp_path_factory):
     """A directory holding the two t10k IDX files (gzip), with the official content."""
     directory = tmp_path_factory.mktemp("mnist-idx")
     for name, array in zip(T10K, (mnist_arrays["x_test"], mnist_arrays["y_test"])):
-        (directory / name).write_bytes(gzip.compress(uint8_idx_bytes(array), mtime=0))
+        (directory / name).write_bytes(gzip.compress(uint8_idx_bytes(array), 1, mtime=0))
     return directory
 
 

@@ -136,5 +136,5 @@ def seedformat_splits(npz_path):
 
 def write_seedformat(path, npz_path):
     """Write the tutorials-format ``mnist_seedformat_small.pkl.gz`` to ``path``; returns it."""
-    path.write_bytes(gzip.compress(python2_pickle(seedformat_splits(npz_path)), mtime=0))
+    path.write_bytes(gzip.compress(python2_pickle(seedformat_splits(npz_path)), 1, mtime=0))
     return path
