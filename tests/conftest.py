@@ -1,19 +1,16 @@
-"""Shared fixtures: real MNIST arrays, compiled once per session."""
-
-import os
-from pathlib import Path
+"""Shared fixtures: real MNIST arrays (the subset the package ships), compiled once per session."""
 
 import numpy as np
 import pytest
 
-SHARED_DATA = Path(os.environ.get("TGRAPH_SHARED_DATA",
-                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+from support.dropout_mlp import DropoutMLPs
+from support.paths import EMBEDDED_MNIST
 
 
 @pytest.fixture(scope="session")
 def mnist():
     """The 8k / 2k / 10k split of mnist_10k.npz as float32 (N, 784) in [0, 1] and int32."""
-    with np.load(SHARED_DATA / "mnist_10k.npz") as d:
+    with np.load(EMBEDDED_MNIST) as d:
         x = (d["x_train"].reshape(-1, 784) / 255.0).astype(np.float32)
         y = d["y_train"].astype(np.int32)
         xt = (d["x_test"].reshape(-1, 784) / 255.0).astype(np.float32)
@@ -28,7 +25,14 @@ def small_npz(tmp_path_factory):
     ``load_dataset`` splits it 800 / 200 / 500.
     """
     path = tmp_path_factory.mktemp("data") / "mnist_small.npz"
-    with np.load(SHARED_DATA / "mnist_10k.npz") as d:
+    with np.load(EMBEDDED_MNIST) as d:
         np.savez(path, x_train=d["x_train"][:1000], y_train=d["y_train"][:1000],
                  x_test=d["x_test"][:500], y_test=d["y_test"][:500])
     return path
+
+
+@pytest.fixture(scope="session")
+def dropout_mlp():
+    """``dropout_mlp(optimizer, seed=..., batch_size=...)``: a small dropout MLP for MNIST,
+    compiled once per session per optimizer and batch size (see support/dropout_mlp.py)."""
+    return DropoutMLPs()

@@ -12,8 +12,7 @@ import pytest
 
 from tgraph.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = ROOT / "specs"
+from support.paths import SPECS
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 """The convolutional tutorial specs: they load, and LeNet-5 learns through the public API."""
 
-from pathlib import Path
-
 import numpy as np
+import pytest
 
 import tgraph
 from tgraph.specfile import load_spec
 
-SPECS = Path(__file__).resolve().parents[1] / "specs"
+from support.paths import SPECS
 
 
 def test_convnet_spec_has_the_tutorial_shapes():
@@ -19,6 +18,7 @@ def test_convnet_spec_has_the_tutorial_shapes():
     assert exp.training.batch_size == 128 and exp.optimizer.learning_rate == 0.001
 
 
+@pytest.mark.slow  # 200 LeNet-5 steps: over a minute on two cores
 def test_lenet5_error_falls_in_a_few_hundred_steps(mnist):
     """200 SGD steps of 50 images (lr 0.1) from the spec: test error from ~90% to < 15%."""
     exp = load_spec(SPECS / "lenet5.py")

@@ -120,11 +120,10 @@ def test_legacy_init_follows_the_seed_and_differs_from_the_default_stream():
 
 def test_mlp_spec_starts_from_the_tutorials_weights():
     """deeplearning.net ``mlp.py``: ``rng = RandomState(1234)``, hidden W, zero output layer."""
-    from pathlib import Path
-
+    from support.paths import SPECS
     from tgraph.specfile import load_spec
 
-    experiment = load_spec(Path(__file__).resolve().parents[1] / "specs" / "mlp.py")
+    experiment = load_spec(SPECS / "mlp.py")
     weights = [p.variable.get_value() for p in experiment.build_model().network.params]
     bound = np.sqrt(6.0 / (784 + 500))
     hidden = np.random.RandomState(1234).uniform(-bound, bound, size=(784, 500))

@@ -174,11 +174,11 @@ def test_dropout_model_trains_reproducibly_in_jax(mnist):
 
 def test_cli_trains_saves_and_evaluates_in_jax_mode(tmp_path, small_npz, capsys):
     import json
-    from pathlib import Path
+    from support.paths import SPECS
 
     from tgraph.cli import main
 
-    spec = Path(__file__).resolve().parents[1] / "specs" / "logreg.py"
+    spec = SPECS / "logreg.py"
     out = tmp_path / "run"
     assert main(["train", str(spec), "--mode", "JAX", "--epochs", "2", "--data", str(small_npz),
                  "--out", str(out), "--quiet"]) == 0

@@ -11,12 +11,6 @@ from tgraph.errors import TrainingError
 from tgraph.trainer import Trainer, next_batch_action, steps_per_call
 
 
-def dropout_net(optimizer):
-    return tgraph.Model([L.Input((784,)), L.Dropout(0.2), L.Dense(32, activation="relu"),
-                         L.Dropout(0.5), L.Dense(10, activation="softmax")],
-                        optimizer=optimizer, seed=4)
-
-
 class Recorder(Callback):
     """Records each step's loss and the weights at validations; ``watch_only`` lets the
     trainer run steps ahead of it (it only watches), otherwise it gets one step a call."""
@@ -34,15 +28,22 @@ class Recorder(Callback):
         self.validations.append((iteration, logs["valid_error"], float(np.abs(w).sum())))
 
 
-class CountingModel(tgraph.Model):
-    def train_steps(self, first, count, batch_size):
-        self.calls = getattr(self, "calls", []) + [count]
-        return super().train_steps(first, count, batch_size)
+class Trained:
+    """What a run leaves: the model's weights and state (copies), its steps per call."""
+
+    def __init__(self, model, calls):
+        self.weights, self.state, self.calls = model.get_weights(), model.get_state(), calls
 
 
-def train(mnist, watch_only, callbacks=(), optimizer=None, epochs=3, nan_at=None):
-    model = dropout_net(optimizer or optim.RMSprop(learning_rate=0.003))
-    model.__class__ = CountingModel
+def train(dropout_mlp, mnist, watch_only, callbacks=(), epochs=3, nan_at=None):
+    model = dropout_mlp(optim.RMSprop(learning_rate=0.003), seed=4, batch_size=20)
+    calls, train_steps = [], model.train_steps
+
+    def counting(first, count, batch_size):  # the steps of each call
+        calls.append(count)
+        return train_steps(first, count, batch_size)
+
+    model.train_steps = counting
     recorder = Recorder(watch_only)
     x, y = mnist["train"]
     if nan_at is not None:  # a finite input whose activations overflow: the loss is NaN
@@ -55,13 +56,16 @@ def train(mnist, watch_only, callbacks=(), optimizer=None, epochs=3, nan_at=None
         trainer.fit({"train": (x[:1000], y[:1000]), "valid": mnist["valid"]})
     except TrainingError as err:
         error = str(err)
-    return model, trainer, recorder, error
+    finally:
+        del model.train_steps
+    return Trained(model, calls), trainer, recorder, error
 
 
 @pytest.fixture(scope="module")
-def patience_runs(mnist):
+def patience_runs(dropout_mlp, mnist):
     make = lambda: [TutorialPatience(patience=70, patience_increase=1.3)]  # noqa: E731
-    return train(mnist, True, make(), epochs=20), train(mnist, False, make(), epochs=20)
+    return (train(dropout_mlp, mnist, True, make(), epochs=20),
+            train(dropout_mlp, mnist, False, make(), epochs=20))
 
 
 def test_chunked_training_equals_one_step_per_call(patience_runs):
@@ -69,9 +73,9 @@ def test_chunked_training_equals_one_step_per_call(patience_runs):
     assert max(fast.calls) > 1 and max(slow.calls) == 1
     assert r1.losses == r2.losses
     assert r1.validations == r2.validations
-    for name, value in slow.get_weights().items():
-        np.testing.assert_array_equal(fast.get_weights()[name], value, err_msg=name)
-    assert fast.get_state()["rng"] == slow.get_state()["rng"]
+    for name, value in slow.weights.items():
+        np.testing.assert_array_equal(fast.weights[name], value, err_msg=name)
+    assert fast.state["rng"] == slow.state["rng"]
 
 
 def test_tutorial_patience_stops_at_the_same_iteration(patience_runs):
@@ -83,8 +87,9 @@ def test_tutorial_patience_stops_at_the_same_iteration(patience_runs):
     assert [v[0] for v in r1.validations] == list(range(35, t1.iteration + 1, 35))
 
 
-def test_terminate_on_nan_stops_at_the_same_batch(mnist):
-    fast, slow = (train(mnist, watch_only, epochs=2, nan_at=777) for watch_only in (True, False))
+def test_terminate_on_nan_stops_at_the_same_batch(dropout_mlp, mnist):
+    fast, slow = (train(dropout_mlp, mnist, watch_only, epochs=2, nan_at=777)
+                  for watch_only in (True, False))
     assert fast[3] is not None and fast[3] == slow[3]
     assert "training loss became nan at epoch" in fast[3]
     assert fast[1].iteration == slow[1].iteration < 100

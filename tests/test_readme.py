@@ -1,9 +1,8 @@
 """The README's Python example runs as written and learns."""
 
 import re
-from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from support.paths import README
 
 
 def _python_blocks():

@@ -1,14 +1,14 @@
 """``download=True`` against a local HTTP server on 127.0.0.1 serving real MNIST files.
 
-The server serves four IDX files from the shared data (the real t10k .gz files, and the
-first 2000 training images of mnist_10k.npz under the train names); the tests point
-``MIRRORS`` or ``base_url`` at it and replace ``MNIST_SHA256`` by these files' hashes.
+The server serves four IDX files made from the shipped mnist_10k.npz (the t10k files, whose
+content is the official one, and its first 2000 training images under the train names); the
+tests point ``MIRRORS`` or ``base_url`` at it and replace ``MNIST_SHA256`` by these files'
+hashes.
 """
 
 import gzip
 import hashlib
 import http.server
-import struct
 import threading
 
 import numpy as np
@@ -18,22 +18,18 @@ import tgraph.data.download as download
 from tgraph.data import load_dataset
 from tgraph.errors import DataError
 
+from support.idx import uint8_idx_bytes
+
 N_TRAIN = 2000
 NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
          "t10k-labels-idx1-ubyte")
 
 
-def idx_bytes(array):
-    """Uncompressed IDX content of a uint8 array (magic 0x0803 for images, 0x0801 for labels)."""
-    header = struct.pack(">I", 0x0800 + array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
 @pytest.fixture(scope="module")
-def served(shared_npz, t10k_dir):
+def served(mnist_arrays, t10k_dir):
     """``{file name (.gz): gzip bytes}`` and ``{IDX name: sha256 of the uncompressed bytes}``."""
-    files = {f"{NAMES[0]}.gz": idx_bytes(shared_npz["x_train"][:N_TRAIN]),
-             f"{NAMES[1]}.gz": idx_bytes(shared_npz["y_train"][:N_TRAIN])}
+    files = {f"{NAMES[0]}.gz": uint8_idx_bytes(mnist_arrays["x_train"][:N_TRAIN]),
+             f"{NAMES[1]}.gz": uint8_idx_bytes(mnist_arrays["y_train"][:N_TRAIN])}
     files = {name: gzip.compress(data, compresslevel=1, mtime=0) for name, data in files.items()}
     files.update({f"{name}.gz": (t10k_dir / f"{name}.gz").read_bytes() for name in NAMES[2:]})
     hashes = {name: hashlib.sha256(gzip.decompress(files[f"{name}.gz"])).hexdigest()
@@ -92,7 +88,7 @@ def listing(directory):
     return sorted(p.name for p in directory.iterdir())
 
 
-def test_download_then_cache(mirror, server, served, tmp_path, monkeypatch, shared_npz):
+def test_download_then_cache(mirror, server, served, tmp_path, monkeypatch, mnist_arrays):
     monkeypatch.setattr(download, "MIRRORS", (mirror,))
     cache = tmp_path / "cache"
     data = load_dataset(download=True, cache_dir=cache)
@@ -101,8 +97,8 @@ def test_download_then_cache(mirror, server, served, tmp_path, monkeypatch, shar
     assert data.sizes() == {"train": 1600, "valid": 400, "test": 10000}
     assert data.meta["format"] == "idx" and data.source == str(cache.resolve())
     assert data.train.x.dtype == np.float32 and data.train.y.dtype == np.int32
-    np.testing.assert_array_equal(data.test.x, shared_npz["x_test"] / np.float32(255))
-    np.testing.assert_array_equal(data.valid.y, shared_npz["y_train"][1600:N_TRAIN])
+    np.testing.assert_array_equal(data.test.x, mnist_arrays["x_test"] / np.float32(255))
+    np.testing.assert_array_equal(data.valid.y, mnist_arrays["y_train"][1600:N_TRAIN])
     for name in NAMES:
         assert (cache / f"{name}.gz").read_bytes() == served[0][f"{name}.gz"]
 

@@ -1,6 +1,8 @@
-"""IDX files: the real t10k files, every type code, and corrupt or mismatched files."""
+"""IDX files: the t10k files (official content, rebuilt from the shipped subset), every type
+code, and corrupt or mismatched files."""
 
 import gzip
+import hashlib
 import shutil
 import struct
 
@@ -14,6 +16,11 @@ from tgraph.data.idx import IDX_DTYPES
 from tgraph.errors import DataError
 
 CODES = {np.dtype(v).newbyteorder("="): k for k, v in IDX_DTYPES.items()}
+# sha256 of the uncompressed official t10k files (LeCun, Cortes, Burges).
+OFFICIAL_T10K_SHA256 = {
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
 
 
 def idx_bytes(array):
@@ -30,14 +37,17 @@ def write(path, data, compress=False):
     return path
 
 
-def test_real_t10k_files(t10k_dir, shared_npz):
+def test_real_t10k_files(t10k_dir, mnist_arrays):
+    for name, sha256 in OFFICIAL_T10K_SHA256.items():  # the official files' content
+        content = gzip.decompress((t10k_dir / f"{name}.gz").read_bytes())
+        assert hashlib.sha256(content).hexdigest() == sha256, name
     images = read_idx(t10k_dir / "t10k-images-idx3-ubyte.gz")
     labels = read_idx(t10k_dir / "t10k-labels-idx1-ubyte.gz")
     assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (10000,) and labels.dtype == np.uint8
     assert labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
-    assert np.array_equal(images, shared_npz["x_test"])
-    assert np.array_equal(labels, shared_npz["y_test"])
+    assert np.array_equal(images, mnist_arrays["x_test"])
+    assert np.array_equal(labels, mnist_arrays["y_test"])
     assert images.flags.writeable
 
 
@@ -115,11 +125,11 @@ def test_missing_file(tmp_path):
     assert str(err.value) == f"{tmp_path / 'nope-idx1-ubyte'}: no such file or directory; expected an IDX file"
 
 
-def test_directory_of_four_files(idx_dir, shared_npz):
+def test_directory_of_four_files(idx_dir, mnist_arrays):
     splits = read_idx_directory(idx_dir)
     images, labels, images_name, labels_name = splits["train"]
     assert (images_name, labels_name) == ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
-    assert np.array_equal(images, shared_npz["x_test"]) and labels.shape == (10000,)
+    assert np.array_equal(images, mnist_arrays["x_test"]) and labels.shape == (10000,)
 
 
 def test_directory_accepts_plain_and_dotted_names(idx_dir):

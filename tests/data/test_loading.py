@@ -1,5 +1,6 @@
 """load_dataset on the real files: embedded subset, .npz, tutorials' pickle, IDX directory."""
 
+import hashlib
 import warnings
 
 import numpy as np
@@ -9,6 +10,8 @@ from hypothesis import strategies as st
 
 from tgraph.data import Split, embedded_path, load_dataset, split_off_validation
 from tgraph.errors import ConfigError, DataError
+
+from support.paths import EMBEDDED_MNIST, EMBEDDED_MNIST_SHA256, shared_data_file
 
 FIRST_TRAIN_LABELS = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
 FIRST_TEST_LABELS = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
@@ -30,7 +33,7 @@ def embedded():
     return load_dataset()
 
 
-def test_embedded_subset(embedded, shared_npz):
+def test_embedded_subset(embedded, mnist_arrays):
     check_split(embedded.train, 8000, (28, 28))
     check_split(embedded.valid, 2000, (28, 28))
     check_split(embedded.test, 10000, (28, 28))
@@ -41,25 +44,40 @@ def test_embedded_subset(embedded, shared_npz):
     assert embedded.train.y[:10].tolist() == FIRST_TRAIN_LABELS
     assert embedded.test.y[:10].tolist() == FIRST_TEST_LABELS
     # The validation set is the last 2000 of the file's training images, in order.
-    assert np.array_equal(as_uint8(embedded.train.x), shared_npz["x_train"][:8000])
-    assert np.array_equal(as_uint8(embedded.valid.x), shared_npz["x_train"][8000:])
-    assert np.array_equal(embedded.valid.y, shared_npz["y_train"][8000:])
-    assert np.array_equal(as_uint8(embedded.test.x), shared_npz["x_test"])
+    assert np.array_equal(as_uint8(embedded.train.x), mnist_arrays["x_train"][:8000])
+    assert np.array_equal(as_uint8(embedded.valid.x), mnist_arrays["x_train"][8000:])
+    assert np.array_equal(embedded.valid.y, mnist_arrays["y_train"][8000:])
+    assert np.array_equal(as_uint8(embedded.test.x), mnist_arrays["x_test"])
 
 
-def test_embedded_file_is_the_shared_npz_compressed_uint8(shared_file):
-    assert embedded_path().read_bytes() == shared_file("mnist_10k.npz").read_bytes()
+def test_embedded_file_is_the_shared_npz_compressed_uint8():
+    assert embedded_path() == EMBEDDED_MNIST
+    assert hashlib.sha256(embedded_path().read_bytes()).hexdigest() == EMBEDDED_MNIST_SHA256
     with np.load(embedded_path()) as d:
         assert all(d[k].dtype == np.uint8 for k in d.files)
     assert embedded_path().stat().st_size < 3_500_000  # compressed, not 15.7 MB
 
 
-def test_pixels_are_uint8_over_255_rounded_once(embedded, shared_npz):
-    assert np.array_equal(embedded.test.x, (shared_npz["x_test"] / 255.0).astype(np.float32))
+def test_embedded_file_holds_the_first_10k_and_the_test_set_of_the_full_mnist(mnist_arrays):
+    from tgraph.data import read_idx
+
+    full = shared_data_file("mnist-idx")
+    train_x = read_idx(full / "train-images-idx3-ubyte.gz")
+    train_y = read_idx(full / "train-labels-idx1-ubyte.gz")
+    assert train_x.shape == (60000, 28, 28) and train_y.shape == (60000,)
+    assert np.array_equal(mnist_arrays["x_train"], train_x[:10000])
+    assert np.array_equal(mnist_arrays["y_train"], train_y[:10000])
+    assert np.array_equal(mnist_arrays["x_test"], read_idx(full / "t10k-images-idx3-ubyte.gz"))
+    assert np.array_equal(mnist_arrays["y_test"], read_idx(full / "t10k-labels-idx1-ubyte.gz"))
 
 
-def test_shared_npz_path_gives_the_embedded_arrays(embedded, shared_file):
-    path = shared_file("mnist_10k.npz")
+def test_pixels_are_uint8_over_255_rounded_once(embedded, mnist_arrays):
+    assert np.array_equal(embedded.test.x, (mnist_arrays["x_test"] / 255.0).astype(np.float32))
+
+
+def test_npz_path_gives_the_embedded_arrays(embedded, tmp_path):
+    path = tmp_path / "mnist_10k.npz"
+    path.write_bytes(EMBEDDED_MNIST.read_bytes())  # a copy, outside the package
     data = load_dataset(path)
     assert data.source == str(path.resolve())
     for name in ("train", "valid", "test"):
@@ -67,9 +85,8 @@ def test_shared_npz_path_gives_the_embedded_arrays(embedded, shared_file):
         assert np.array_equal(getattr(data, name).y, getattr(embedded, name).y)
 
 
-def test_tutorials_pickle(shared_file):
-    path = shared_file("mnist_seedformat_small.pkl.gz")
-    data = load_dataset(path, valid_fraction=0.5)  # ignored: the pickle has its own
+def test_tutorials_pickle(seedformat_pkl):
+    data = load_dataset(seedformat_pkl, valid_fraction=0.5)  # ignored: the pickle has its own
     check_split(data.train, 1500, (784,))
     check_split(data.valid, 500, (784,))
     check_split(data.test, 1000, (784,))
@@ -80,10 +97,10 @@ def test_tutorials_pickle(shared_file):
     assert data.meta["valid_fraction"] is None
 
 
-def test_pickle_agrees_with_idx_and_npz(embedded, t10k_dir, shared_file):
+def test_pickle_agrees_with_idx_and_npz(embedded, t10k_dir, seedformat_pkl):
     from tgraph.data import read_idx
 
-    pkl = load_dataset(shared_file("mnist_seedformat_small.pkl.gz"))
+    pkl = load_dataset(seedformat_pkl)
     t10k = read_idx(t10k_dir / "t10k-images-idx3-ubyte.gz")[:1000]
     # Bit-identical floats: the pickle's k/255 and ours.
     assert np.array_equal(pkl.test.x, (t10k.reshape(1000, 784) / 255).astype(np.float32))
@@ -145,9 +162,8 @@ def test_seed_shuffles_the_training_split_only(embedded):
     assert data.meta["seed"] == 7
 
 
-def test_seed_with_the_pickle_keeps_its_validation_set(shared_file):
-    path = shared_file("mnist_seedformat_small.pkl.gz")
-    plain, shuffled = load_dataset(path), load_dataset(path, seed=0)
+def test_seed_with_the_pickle_keeps_its_validation_set(seedformat_pkl):
+    plain, shuffled = load_dataset(seedformat_pkl), load_dataset(seedformat_pkl, seed=0)
     order = np.random.default_rng(0).permutation(1500)
     assert np.array_equal(shuffled.train.y, plain.train.y[order])
     assert np.array_equal(shuffled.valid.x, plain.valid.x)

@@ -6,6 +6,8 @@ import pytest
 from tgraph.data import load_dataset, read_npz_dataset
 from tgraph.errors import DataError
 
+from support.paths import EMBEDDED_MNIST
+
 
 def arrays(n_train=10, n_test=4, **extra):
     rng = np.random.default_rng(0)
@@ -98,9 +100,9 @@ def test_float_and_one_hot_labels(tmp_path):
         load_dataset(path)
 
 
-def test_truncated_npz(tmp_path, shared_file):
+def test_truncated_npz(tmp_path):
     path = tmp_path / "cut.npz"
-    path.write_bytes(shared_file("mnist_10k.npz").read_bytes()[:1_000_000])
+    path.write_bytes(EMBEDDED_MNIST.read_bytes()[:1_000_000])
     with pytest.raises(DataError) as err:
         load_dataset(path)
     assert str(err.value).startswith(f"{path}: cannot read a dataset .npz file: BadZipFile: ")

@@ -9,8 +9,8 @@ import copyreg
 import gzip
 import os
 import pickle
+import pickletools
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +19,12 @@ from tgraph.cli import main
 from tgraph.data import load_dataset, read_pickled_dataset
 from tgraph.errors import DataError
 
+from support.paths import EMBEDDED_MNIST, SPECS, shared_data_file
+from support.seedformat import python2_pickle, seedformat_splits
+
 REFUSAL = ("refusing to unpickle the global {}: tgraph only loads pickles of numpy arrays (the "
            "tutorials' mnist.pkl.gz); if you trust the file, convert it to .npz yourself and load "
            "that")
-SPECS = Path(__file__).resolve().parents[2] / "specs"
 # Protocols 0-2 write Python 2 names (pickle's fix_imports); the message names what is written.
 PYTHON2_NAMES = {"builtins.eval": "__builtin__.eval", "builtins.exec": "__builtin__.exec",
                  "subprocess.Popen": "commands.Popen"}
@@ -110,6 +112,31 @@ def test_extension_registry_and_persistent_ids_are_refused(tmp_path, marker):
                               "pickles of numpy arrays")
 
 
+def test_the_tutorials_file_is_a_python2_cpickle(seedformat_pkl):
+    # What the tests load as the tutorials' file must exercise what the real one does: the
+    # three numpy globals, Python 2 strings (latin-1 for Python 3), protocol 2.
+    stream = gzip.decompress(seedformat_pkl.read_bytes())
+    ops = list(pickletools.genops(stream))
+    assert (ops[0][0].name, ops[0][1]) == ("PROTO", 2)
+    assert {arg for op, arg, _ in ops if op.name == "GLOBAL"} == {
+        "numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype"}
+    names = {op.name for op, _, _ in ops}
+    assert {"SHORT_BINSTRING", "BINSTRING"} <= names
+    assert not names & {"BINUNICODE", "SHORT_BINUNICODE", "BINBYTES", "SHORT_BINBYTES"}
+    with pytest.raises(UnicodeDecodeError, match="'ascii' codec can't decode"):
+        pickle.loads(stream)  # Python 3's default for Python 2 strings, as with the original
+    splits = read_pickled_dataset(seedformat_pkl)
+    assert [splits[s][0].shape for s in ("train", "valid", "test")] == [
+        (1500, 784), (500, 784), (1000, 784)]
+    assert all(splits[s][0].dtype == np.float32 and splits[s][1].dtype == np.int64
+               for s in ("train", "valid", "test"))
+
+
+def test_the_tutorials_file_is_byte_for_byte_the_real_one():
+    real = shared_data_file("mnist_seedformat_small.pkl.gz")
+    assert python2_pickle(seedformat_splits(EMBEDDED_MNIST)) == gzip.decompress(real.read_bytes())
+
+
 @pytest.mark.parametrize("protocol", [2, 4, 5])
 def test_arrays_written_by_this_python_and_numpy_load(protocol, tmp_path):
     rng = np.random.default_rng(0)
@@ -122,8 +149,8 @@ def test_arrays_written_by_this_python_and_numpy_load(protocol, tmp_path):
         assert split.y.dtype == np.int32 and split.y.tolist() == y.tolist()
 
 
-def test_truncated_pkl_gz(tmp_path, shared_file):
-    original = shared_file("mnist_seedformat_small.pkl.gz").read_bytes()
+def test_truncated_pkl_gz(tmp_path, seedformat_pkl):
+    original = seedformat_pkl.read_bytes()
     path = tmp_path / "mnist.pkl.gz"
     path.write_bytes(original[: len(original) // 2])
     with pytest.raises(DataError) as err:
@@ -135,8 +162,8 @@ def test_truncated_pkl_gz(tmp_path, shared_file):
         "file again")
 
 
-def test_corrupt_pkl_gz_and_truncated_plain_pickle(tmp_path, shared_file):
-    data = bytearray(shared_file("mnist_seedformat_small.pkl.gz").read_bytes())
+def test_corrupt_pkl_gz_and_truncated_plain_pickle(tmp_path, seedformat_pkl):
+    data = bytearray(seedformat_pkl.read_bytes())
     data[len(data) // 2:len(data) // 2 + 100] = bytes(100)
     path = tmp_path / "garbled.pkl.gz"
     path.write_bytes(bytes(data))

@@ -4,10 +4,10 @@ import importlib.metadata
 import json
 import textwrap
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support.paths import SPECS
 from support.plugin_optimizer import SignSGD
 
 import tgraph.registry
@@ -16,7 +16,7 @@ from tgraph.cli import main
 from tgraph.modelfile import read_model_file
 from tgraph.optim.base import OPTIMIZERS
 
-LOGREG = Path(__file__).resolve().parents[2] / "specs" / "logreg.py"
+LOGREG = SPECS / "logreg.py"
 SPEC = textwrap.dedent('''
     """Logistic regression trained by an optimizer defined right here."""
     import attrs
