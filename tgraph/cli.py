@@ -1,7 +1,9 @@
 """The ``tgraph`` command: train, eval, predict, summary.
 
-Exit codes: 0 success, 1 a tgraph error (bad spec, data, model file, NaN loss),
-2 bad command-line usage, 130 interrupted.
+Exit codes: 0 success (also ``train --resume`` of a run that already finished: it says
+so on standard error, trains nothing and changes no file), 1 a tgraph error (bad spec,
+data, model file, NaN loss, a run directory in use), 2 bad command-line usage,
+130 interrupted.
 """
 
 import argparse
@@ -53,6 +55,13 @@ def _data_args(p):
                    help="download the full MNIST (sha256-checked) into the cache first")
 
 
+def _import_args(p):
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import MODULE (a module name or a .py file) first, so that the model's "
+                        "own layer classes are known (repeatable); a copy of the spec file "
+                        "beside the model (spec_*.py) is imported when needed")
+
+
 def _train_parser(sub):
     p = sub.add_parser("train", help="train a spec file", epilog=EPILOG,
                        description="Train the model of a spec file and save it with its logs "
@@ -83,6 +92,7 @@ def _eval_parser(sub):
                                    "validation and test splits.")
     p.add_argument("model", help="model file, or a run directory holding model.tgraph")
     _data_args(p)
+    _import_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_run_eval)
 
@@ -96,6 +106,7 @@ def _predict_parser(sub):
     p.add_argument("--out", metavar="FILE", help="write predictions to FILE (.csv, .json or .npz)")
     p.add_argument("--invert", action="store_true",
                    help="invert PNGs (for dark digits on a light background)")
+    _import_args(p)
     p.set_defaults(run=_run_predict)
 
 
@@ -104,6 +115,7 @@ def _summary_parser(sub):
                        description="Print the layer table (output shapes, parameter counts) of "
                                    "a spec file or a saved model.")
     p.add_argument("spec", help="spec file or model file")
+    _import_args(p)
     p.set_defaults(run=_run_summary)
 
 
@@ -129,13 +141,21 @@ def _run_train(args):
     print(json.dumps(metrics, indent=2))
 
 
-def _model_path(path):
-    if os.path.isdir(path):
-        for name in ("model.tgraph", "best.tgraph", "last.tgraph"):
-            candidate = os.path.join(path, name)
-            if os.path.exists(candidate):
-                return candidate
-    return path
+def _read_model(args, path):
+    """The :class:`tgraph.modelfile.ModelFile` at ``path`` (or in run directory ``path``),
+    with the modules of ``--import`` imported, and the spec copy beside it if the
+    model has layer classes tgraph does not know yet."""
+    from tgraph.modelfile import read_model_file, unknown_layer_types
+    from tgraph.runfiles import RunFiles, run_model_file
+    from tgraph.specfile import import_user_module
+
+    for target in args.imports:
+        import_user_module(target)
+    content = read_model_file(run_model_file(path))
+    if unknown_layer_types(content.spec):
+        for spec_copy in RunFiles(os.path.dirname(content.path) or ".").spec_copies():
+            import_user_module(spec_copy)
+    return content
 
 
 def _load_data(args, default=None, valid_fraction=0.2):
@@ -146,9 +166,9 @@ def _load_data(args, default=None, valid_fraction=0.2):
 
 
 def _run_eval(args):
-    from tgraph.modelfile import load_model
+    from tgraph.modelfile import model_of
 
-    model = load_model(_model_path(args.model))
+    model = model_of(_read_model(args, args.model))
     data = _load_data(args)
     result = {}
     for split in ("valid", "test"):
@@ -166,10 +186,10 @@ def _run_eval(args):
 
 def _run_predict(args):
     from tgraph.data import load_inputs
-    from tgraph.modelfile import load_model
+    from tgraph.modelfile import model_of
     from tgraph.predictions import format_predictions, write_predictions
 
-    model = load_model(_model_path(args.model))
+    model = model_of(_read_model(args, args.model))
     x, names = load_inputs(args.input, invert=args.invert)
     probs = model.predict(x)
     if args.out:
@@ -178,15 +198,17 @@ def _run_predict(args):
 
 
 def _run_summary(args):
-    from tgraph.modelfile import layers_from_spec, read_model_file
-    from tgraph.specfile import load_spec
+    from tgraph.modelfile import layers_from_spec
+    from tgraph.specfile import import_user_module, load_spec
     from tgraph.summary import summary
 
     if args.spec.endswith(".py"):
+        for target in args.imports:
+            import_user_module(target)
         experiment = load_spec(args.spec)
         layers, where = list(experiment.model), experiment.source
     else:
-        content = read_model_file(_model_path(args.spec))
+        content = _read_model(args, args.spec)
         layers, where = layers_from_spec(content.spec, content.path), content.path
     try:
         print(summary(layers))
@@ -198,8 +220,13 @@ def main(argv=None):
     """Entry point of the ``tgraph`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from tgraph.runfiles import RunFinished
+
     try:
         args.run(args)
+    except RunFinished as done:
+        print(f"tgraph {args.command}: {done}", file=sys.stderr)
+        return 0
     except TGraphError as err:
         print(f"tgraph {args.command}: error: {err}", file=sys.stderr)
         return 1

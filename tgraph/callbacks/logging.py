@@ -16,11 +16,18 @@ __all__ = ["History", "CSVLogger", "CSV_COLUMNS", "JSONLinesLogger", "ProgressLo
 class History(Callback):
     """Keeps every epoch's logs in memory: ``history.epochs`` is a list of dicts.
 
-    The trainer always attaches one; ``Trainer.fit`` returns it.
+    One of :func:`tgraph.callbacks.default_callbacks`; it registers itself as
+    ``trainer.history``, which ``Trainer.fit`` returns. Runs first (``order`` -20).
     """
+
+    order = -20
 
     def __init__(self):
         self.epochs = []
+
+    def set_trainer(self, trainer):
+        super().set_trainer(trainer)
+        trainer.history = self
 
     def on_train_begin(self, logs=None):
         if not self.trainer.resumed:
@@ -141,6 +148,9 @@ class ProgressLogger(Callback):
             return False
         return True
 
+    def next_batch_action(self, iteration):
+        return None  # it only counts minibatches
+
     def on_epoch_begin(self, epoch, logs=None):
         if self._use_bar():
             from tqdm import tqdm
@@ -165,8 +175,15 @@ class TerminateOnNaN(Callback):
     """Stops training with a :class:`TrainingError` when the loss is NaN or infinite.
 
     The message names the epoch (1-based), the minibatch within it (0-based) and the
-    iteration, and gives the current learning rate.
+    iteration, and gives the current learning rate. One of
+    :func:`tgraph.callbacks.default_callbacks`; runs before the others (``order`` -10).
+    It only watches the losses, so the trainer runs steps ahead of it.
     """
+
+    order = -10
+
+    def next_batch_action(self, iteration):
+        return None
 
     def on_batch_end(self, iteration, logs=None):
         loss = logs["loss"]
