@@ -143,19 +143,42 @@ def _run_train(args):
 
 def _read_model(args, path):
     """The :class:`tgraph.modelfile.ModelFile` at ``path`` (or in run directory ``path``),
-    with the modules of ``--import`` imported, and the spec copy beside it if the
-    model has layer classes tgraph does not know yet."""
-    from tgraph.modelfile import read_model_file, unknown_layer_types
-    from tgraph.runfiles import RunFiles, run_model_file
+    after importing the modules of ``--import`` and, if the model has layer classes
+    tgraph does not know yet, the copy of the spec file beside it."""
+    from tgraph.modelfile import read_model_file
+    from tgraph.runfiles import run_model_file
     from tgraph.specfile import import_user_module
 
     for target in args.imports:
         import_user_module(target)
     content = read_model_file(run_model_file(path))
-    if unknown_layer_types(content.spec):
-        for spec_copy in RunFiles(os.path.dirname(content.path) or ".").spec_copies():
-            import_user_module(spec_copy)
+    _import_spec_copies(content)
     return content
+
+
+def _import_spec_copies(content):
+    """Import the spec copies beside a model file that names unknown layer classes.
+
+    Raises:
+        UnknownTypeError: a class is still unknown; the message says to pass --import
+            and why the spec copy did not help.
+    """
+    from tgraph.modelfile import unknown_layer_types
+    from tgraph.runfiles import RunFiles
+    from tgraph.serialize import UnknownTypeError
+    from tgraph.specfile import import_user_module
+
+    if not unknown_layer_types(content.spec):
+        return
+    failures = []
+    for spec_copy in RunFiles(os.path.dirname(content.path) or ".").spec_copies():
+        try:
+            import_user_module(spec_copy)
+        except TGraphError as err:
+            failures.append(f"importing the spec copy failed: {err}")
+    missing = unknown_layer_types(content.spec)
+    if missing:
+        raise UnknownTypeError(missing[0], f"{content.path}: ", "".join(f"; {f}" for f in failures))
 
 
 def _load_data(args, default=None, valid_fraction=0.2):

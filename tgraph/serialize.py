@@ -24,12 +24,13 @@ class UnknownTypeError(ModelFileError):
     Args:
         type_name: the class name (kept as the ``type_name`` attribute).
         where: prefix of the message naming the file and layer, e.g. ``"m.tgraph: "``.
+        note: suffix of the message, e.g. why importing a module did not help.
     """
 
-    def __init__(self, type_name, where=""):
+    def __init__(self, type_name, where="", note=""):
         self.type_name = type_name
         super().__init__(f"{where}the class {type_name!r} is not known to tgraph; "
-                         f"{UNKNOWN_TYPE_HINT}")
+                         f"{UNKNOWN_TYPE_HINT}{note}")
 
 _EXTRA_TYPES = {}
 

@@ -157,3 +157,24 @@ def test_nan_in_the_data_is_rejected_before_training():
                                         r"the first in example 5;"):
         trainer.fit({"train": (x, np.zeros(10, np.int32))})
     assert trainer.iteration == 0
+
+
+def test_resume_drops_records_of_epochs_after_the_checkpoint(tmp_path):
+    """A process killed between logging epoch 3 and checkpointing it: the resumed run
+    (from epoch 2) logs epoch 3 again, once, and a torn last line is gone."""
+    paths = tmp_path / "log.csv", tmp_path / "log.jsonl"
+    first = fit([CSVLogger(paths[0]), JSONLinesLogger(paths[1])], valid_errors=VALID[:2], epochs=2)
+    state = first.checkpoint_state()
+    fit([CSVLogger(paths[0]), JSONLinesLogger(paths[1])], valid_errors=VALID[:3], epochs=3)
+    with open(paths[0], "a", encoding="utf-8") as f:
+        f.write("4,12,0.1")  # torn: killed in the middle of a row
+    with open(paths[1], "a", encoding="utf-8") as f:
+        f.write('{"epoch": 4, "iter')
+    # the files now hold epochs 1-3 of the second run (+ torn lines), the checkpoint epoch 2
+    second = Trainer(ScriptedModel(VALID[2:]), batch_size=1, max_epochs=4, shuffle=False,
+                     callbacks=[*default_callbacks(), CSVLogger(paths[0]),
+                                JSONLinesLogger(paths[1])])
+    second.fit(data(3), resume=state)
+    assert [(int(r["epoch"]), float(r["valid_error"])) for r in read_csv(paths[0])] == \
+        list(zip([1, 2, 3, 4], VALID))
+    assert [json.loads(line)["epoch"] for line in paths[1].read_text().splitlines()] == [1, 2, 3, 4]
