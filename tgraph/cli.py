@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from tgraph import runfiles
 from tgraph.errors import TGraphError
 
 __all__ = ["main", "build_parser"]
@@ -59,13 +60,13 @@ def _import_args(p):
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                    help="import MODULE (a module name or a .py file) first, so that the model's "
                         "own layer classes are known (repeatable); a copy of the spec file "
-                        "beside the model (spec_*.py) is imported when needed")
+                        f"beside the model ({runfiles.SPEC_COPY_PREFIX}*.py) is imported when needed")
 
 
 def _train_parser(sub):
     p = sub.add_parser("train", help="train a spec file", epilog=EPILOG,
                        description="Train the model of a spec file and save it with its logs "
-                                   "and metrics.json in --out.")
+                                   f"and {runfiles.METRICS} in --out.")
     p.add_argument("spec", help="spec file, e.g. specs/mlp.py")
     _data_args(p)
     p.add_argument("--epochs", type=_positive_int, metavar="N", help="maximum number of epochs")
@@ -79,7 +80,7 @@ def _train_parser(sub):
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/SPEC_NAME, "
                    "numbered if it exists)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR "
-                   "(its last.tgraph checkpoint); output goes to DIR unless --out is given")
+                   f"(its {runfiles.LAST} checkpoint); output goes to DIR unless --out is given")
     p.add_argument("--seed", type=int, metavar="N", help="seed of weights, dropout and shuffling")
     p.add_argument("--mode", metavar="MODE", help="PyTensor mode: NUMBA (default), FAST_RUN, JAX")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
@@ -90,7 +91,7 @@ def _eval_parser(sub):
     p = sub.add_parser("eval", help="evaluate a saved model", epilog=EPILOG,
                        description="Print the loss and error rate of a model file on the "
                                    "validation and test splits.")
-    p.add_argument("model", help="model file, or a run directory holding model.tgraph")
+    p.add_argument("model", help=f"model file, or a run directory holding {runfiles.MODEL}")
     _data_args(p)
     _import_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -101,7 +102,7 @@ def _predict_parser(sub):
     p = sub.add_parser("predict", help="predict classes of new inputs", epilog=EPILOG,
                        description="Predict classes and class probabilities of the images in "
                                    "INPUT (an .npz/.npy array, a PNG, or a directory of PNGs).")
-    p.add_argument("model", help="model file, or a run directory holding model.tgraph")
+    p.add_argument("model", help=f"model file, or a run directory holding {runfiles.MODEL}")
     p.add_argument("input", help=".npz / .npy array of images, a PNG, or a directory of PNGs")
     p.add_argument("--out", metavar="FILE", help="write predictions to FILE (.csv, .json or .npz)")
     p.add_argument("--invert", action="store_true",

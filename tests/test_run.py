@@ -1,0 +1,47 @@
+"""A training run's files: the best model comes from the trainer's BestModel, in memory."""
+
+import json
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+import tgraph.run
+from tgraph.callbacks import EarlyStopping
+from tgraph.modelfile import read_model_file
+from tgraph.specfile import apply_overrides, load_spec
+
+SPECS = Path(__file__).resolve().parents[1] / "specs"
+
+
+def test_the_saved_model_is_the_best_model_taken_from_memory(tmp_path, small_npz, monkeypatch):
+    reads = []
+    real = tgraph.run.read_model_file
+    monkeypatch.setattr(tgraph.run, "read_model_file", lambda p: reads.append(p) or real(p))
+    experiment = apply_overrides(load_spec(SPECS / "logreg.py"),
+                                 ["training.max_epochs=6", "training.batch_size=100"])
+    metrics = tgraph.run.train(experiment, out_dir=tmp_path, data=str(small_npz),
+                               mode="FAST_COMPILE", verbose=False, fresh=True)
+    assert reads == []  # best.tgraph is never read back
+    best, final = read_model_file(tmp_path / "best.tgraph"), read_model_file(tmp_path / "model.tgraph")
+    for name, value in best.weights.items():
+        np.testing.assert_array_equal(final.weights[name], value, err_msg=name)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    errors = [e["valid_error"] for e in log]
+    assert metrics["best_epoch"] == 1 + errors.index(min(errors))
+    assert best.meta["best_epoch"] == metrics["best_epoch"]
+    assert best.meta["best_iteration"] == metrics["best_iteration"] == 8 * metrics["best_epoch"]
+    assert metrics["best_valid_error"] == min(errors)
+
+
+def test_early_stopping_on_valid_loss_chooses_the_saved_model(tmp_path, small_npz):
+    experiment = apply_overrides(load_spec(SPECS / "logreg.py"),
+                                 ["training.max_epochs=5", "training.batch_size=100"])
+    experiment = attrs.evolve(experiment, callbacks=[EarlyStopping(monitor="valid_loss",
+                                                                   patience=10)])
+    metrics = tgraph.run.train(experiment, out_dir=tmp_path, data=str(small_npz),
+                               mode="FAST_COMPILE", verbose=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    losses = [e["valid_loss"] for e in log]
+    assert metrics["best_epoch"] == 1 + losses.index(min(losses))
+    assert read_model_file(tmp_path / "best.tgraph").meta["valid_loss"] == min(losses)
