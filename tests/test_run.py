@@ -45,3 +45,36 @@ def test_early_stopping_on_valid_loss_chooses_the_saved_model(tmp_path, small_np
     losses = [e["valid_loss"] for e in log]
     assert metrics["best_epoch"] == 1 + losses.index(min(losses))
     assert read_model_file(tmp_path / "best.tgraph").meta["valid_loss"] == min(losses)
+
+
+def strip_best_model(path):
+    """Rewrite the checkpoint at ``path`` as tgraph wrote it before BestModel existed."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    state = json.loads(files["training.json"])
+    del state["best_model"]
+    files["training.json"] = json.dumps(state)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+
+
+def test_resume_of_a_checkpoint_without_best_model_takes_best_tgraph(tmp_path, small_npz):
+    experiment = apply_overrides(load_spec(SPECS / "logreg.py"), ["training.batch_size=100",
+                                                                  "optimizer.learning_rate=20.0"])
+
+    def run(out, epochs, resume=None):
+        return tgraph.run.train(apply_overrides(experiment, [f"training.max_epochs={epochs}"]),
+                                out_dir=out, data=str(small_npz), mode="FAST_COMPILE",
+                                verbose=False, resume=resume)
+
+    straight = run(tmp_path / "a", 6)
+    assert straight["best_epoch"] == 5  # the valid error rises in epoch 6
+    run(tmp_path / "b", 5)
+    strip_best_model(tmp_path / "b" / "last.tgraph")
+    resumed = run(tmp_path / "b", 6, resume=tmp_path / "b")
+    times = ("wall_time_s", "train_time_s", "step_time_s", "samples_per_s")
+    assert {k: v for k, v in resumed.items() if k not in times} == \
+        {k: v for k, v in straight.items() if k not in times}

@@ -195,12 +195,28 @@ def _train_in(files, experiment, model, dataset, checkpoint, verbose, start):
     progress = [ProgressLogger()] if verbose else []
     trainer = experiment.trainer(model, [*logs, *progress, ModelCheckpoint(files.directory,
                                                                           meta=meta)])
-    previous_wall = 0.0
+    previous_wall, state = 0.0, None
     if checkpoint is not None:
         model.set_weights(checkpoint.weights)
         previous_wall = checkpoint.training["elapsed_s"]  # epochs of the earlier runs
-    trainer.fit(dataset, resume=checkpoint.training if checkpoint else None)
+        state = _with_best_model(checkpoint.training, files)
+    trainer.fit(dataset, resume=state)
     return _finish(model, trainer, dataset, files, meta, previous_wall + time.perf_counter() - start)
+
+
+def _with_best_model(state, files):
+    """The checkpoint's training state, with the best model of ``best.tgraph`` added if
+    the checkpoint predates :class:`tgraph.callbacks.base.BestModel` (it then held the
+    best ``valid_error`` model in that file only)."""
+    if "best_model" in state or not os.path.exists(files.best):
+        return state
+    best = read_model_file(files.best)
+    if "valid_error" not in best.meta:
+        return state
+    return {**state, "best_model": {
+        "monitor": "valid_error", "mode": "min", "value": best.meta["valid_error"],
+        "epoch": best.meta["best_epoch"], "iteration": best.meta["best_iteration"],
+        "weights": best.weights}}
 
 
 def _finish(model, trainer, dataset, files, meta, wall):
