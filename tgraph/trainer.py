@@ -130,6 +130,7 @@ class Trainer:
         self.stop_training, self.stop_reason, self.resumed = False, None, False
         self.elapsed = self.step_time = 0.0
         self.current_epoch = 0  # the epoch in progress (1-based)
+        self._splits = {}  # set by fit
         self._rng = np.random.default_rng(seed)
         self._per_call = 1  # steps per call; set from the measured step time
 
@@ -226,11 +227,6 @@ class Trainer:
         finally:
             self._call("on_train_end", {"epoch": self.epoch, "iteration": self.iteration})
         return self.history
-
-    @property
-    def finished(self):
-        """True once training is over: stopped by a callback or ``max_epochs`` reached."""
-        return self.stop_training or self.epoch >= self.max_epochs
 
     def _prepare(self, data):
         self._splits = splits_of(data)
@@ -336,7 +332,7 @@ class Trainer:
         return {
             "epoch": self.epoch, "iteration": self.iteration, "elapsed_s": self.elapsed,
             "step_time_s": self.step_time, "stop_training": self.stop_training,
-            "stop_reason": self.stop_reason, "max_epochs": self.max_epochs,
+            "stop_reason": self.stop_reason,
             "batch_size": self.batch_size, "shuffle_rng": self._rng.bit_generator.state,
             "model": self.model.get_state(), "best_model": self.best_model.state_dict(),
             "callbacks": {k: cb.state_dict() for k, cb in zip(self._callback_keys(), self.callbacks)},

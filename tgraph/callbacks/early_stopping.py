@@ -100,9 +100,9 @@ class TutorialPatience(_RestoresBest, Callback):
             self._reset()
 
     def on_validation_end(self, iteration, logs=None):
-        value = logs[self.monitor]
+        value = logs.get(self.monitor)
         it = iteration - 1  # the tutorials' 0-based ``iter``
-        if value < self.best:
+        if value is not None and value < self.best:
             if value < self.best * self.improvement_threshold:
                 self.current_patience = max(self.current_patience, it * self.patience_increase)
             self.best, self.best_iter = value, iteration
