@@ -526,7 +526,8 @@ class Killer(Callback):
         return None if self.at[0] != "batch" else iteration
 
     def on_batch_end(self, iteration, logs=None):
-        if self.at[0] == "batch" and [logs["epoch"], logs["batch"]] == [int(v) for v in self.at[1:]]:
+        where = [logs["epoch"], logs["batch"]]
+        if self.at[0] == "batch" and where == [int(v) for v in self.at[1:]]:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -39,7 +39,8 @@ class Interrupt(Callback):
 
 
 def callbacks(out):
-    return [*default_callbacks(), EarlyStopping(patience=50), ReduceLROnPlateau(patience=1, factor=0.5),
+    return [*default_callbacks(), EarlyStopping(patience=50),
+            ReduceLROnPlateau(patience=1, factor=0.5),
             ModelCheckpoint(out)]
 
 

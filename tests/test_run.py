@@ -23,7 +23,8 @@ def test_the_saved_model_is_the_best_model_taken_from_memory(tmp_path, small_npz
     metrics = tgraph.run.train(experiment, out_dir=tmp_path, data=str(small_npz),
                                mode="FAST_COMPILE", verbose=False, fresh=True)
     assert reads == []  # best.tgraph is never read back
-    best, final = read_model_file(tmp_path / "best.tgraph"), read_model_file(tmp_path / "model.tgraph")
+    best = read_model_file(tmp_path / "best.tgraph")
+    final = read_model_file(tmp_path / "model.tgraph")
     for name, value in best.weights.items():
         np.testing.assert_array_equal(final.weights[name], value, err_msg=name)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]

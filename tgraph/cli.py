@@ -60,7 +60,8 @@ def _import_args(p):
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                    help="import MODULE (a module name or a .py file) first, so that the model's "
                         "own layer classes are known (repeatable); a copy of the spec file "
-                        f"beside the model ({runfiles.SPEC_COPY_PREFIX}*.py) is imported when needed")
+                        f"beside the model ({runfiles.SPEC_COPY_PREFIX}*.py) is imported when "
+                        "needed")
 
 
 def _train_parser(sub):

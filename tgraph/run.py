@@ -137,8 +137,8 @@ def _record(files, experiment):
 
 def _claim(out_dir, resume):
     """Create and lock the run directory; the lock lasts until released or the process ends."""
-    option = "--resume" if resume and os.path.abspath(resume) == os.path.abspath(out_dir) else "--out"
-    make_run_directory(out_dir, option)
+    same = resume and os.path.abspath(resume) == os.path.abspath(out_dir)
+    make_run_directory(out_dir, "--resume" if same else "--out")
     return lock_run(out_dir)
 
 
@@ -199,9 +199,11 @@ def _train_in(files, experiment, model, dataset, checkpoint, verbose, start):
     if checkpoint is not None:
         model.set_weights(checkpoint.weights)
         previous_wall = checkpoint.training["elapsed_s"]  # epochs of the earlier runs
-        state = _with_best_model(checkpoint.training, files)
+        state = _with_best_model(checkpoint.training,
+                                 RunFiles(os.path.dirname(checkpoint.path)))
     trainer.fit(dataset, resume=state)
-    return _finish(model, trainer, dataset, files, meta, previous_wall + time.perf_counter() - start)
+    wall = previous_wall + time.perf_counter() - start
+    return _finish(model, trainer, dataset, files, meta, wall)
 
 
 def _with_best_model(state, files):

@@ -28,8 +28,9 @@ import attrs
 
 from tgraph.errors import ConfigError, TGraphError
 
-__all__ = ["RunFiles", "RunFinished", "RunLock", "lock_run", "make_run_directory", "run_model_file", "MODEL", "BEST", "LAST",
-           "CSV_LOG", "JSON_LOG", "METRICS", "SPEC_JSON", "SPEC_COPY_PREFIX", "LOCK"]
+__all__ = ["RunFiles", "RunFinished", "RunLock", "lock_run", "make_run_directory",
+           "run_model_file", "MODEL", "BEST", "LAST", "CSV_LOG", "JSON_LOG", "METRICS",
+           "SPEC_JSON", "SPEC_COPY_PREFIX", "LOCK", "MODEL_FILES"]
 
 MODEL = "model.tgraph"
 BEST = "best.tgraph"

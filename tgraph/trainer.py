@@ -335,7 +335,8 @@ class Trainer:
             "stop_reason": self.stop_reason,
             "batch_size": self.batch_size, "shuffle_rng": self._rng.bit_generator.state,
             "model": self.model.get_state(), "best_model": self.best_model.state_dict(),
-            "callbacks": {k: cb.state_dict() for k, cb in zip(self._callback_keys(), self.callbacks)},
+            "callbacks": {k: cb.state_dict()
+                          for k, cb in zip(self._callback_keys(), self.callbacks)},
         }
 
     def _restore(self, state):

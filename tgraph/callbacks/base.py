@@ -81,15 +81,12 @@ class Callback:
     def log_keys(self):
         """Log keys this callback adds: ``{"validation": (...), "epoch": (...)}``.
 
-        A key added to the validation logs also reaches the epoch logs. Default: none.
+        A key added to the validation logs also reaches the epoch logs. Asked before
+        ``on_train_begin`` (``self.trainer`` may not be set yet). Default: none.
         """
         return {}
 
     # -- events --------------------------------------------------------------------------
-
-    def set_trainer(self, trainer):
-        """Attach the trainer (called once before training)."""
-        self.trainer = trainer
 
     def on_train_begin(self, logs=None):
         """Training starts (also after a resume, with ``trainer.resumed`` True)."""
