@@ -304,3 +304,270 @@ def test_bad_arguments_say_what_is_wrong(args, message, capsys):
         main(args)
     assert exc.value.code == 2
     assert capsys.readouterr().err.rstrip().endswith(f"error: {message}")
+
+
+# --- run directories ---------------------------------------------------------------------------
+
+
+def quick_train(spec, out, small_npz, *extra):
+    return main(["train", str(spec), "--data", str(small_npz), "--out", str(out), "--quiet",
+                 "--mode", "FAST_COMPILE", *extra])
+
+
+def test_out_below_a_regular_file_is_a_clear_error(tmp_path, small_npz, capsys):
+    (tmp_path / "notes.txt").write_text("")
+    out = tmp_path / "notes.txt" / "run"
+    assert quick_train(SPECS / "logreg.py", out, small_npz, "--epochs", "1") == 1
+    assert capsys.readouterr().err == (f"tgraph train: error: --out {out}: "
+                                       f"{tmp_path / 'notes.txt'} is a file, not a directory; "
+                                       "choose another --out\n")
+
+
+def run_files(directory):
+    return {name: (directory / name).read_bytes() for name in sorted(os.listdir(directory))
+            if name != ".lock"}
+
+
+def test_resume_of_a_run_that_reached_max_epochs_says_so(logreg_run, capsys):
+    before = run_files(logreg_run)
+    assert main(["train", str(SPECS / "logreg.py"), "--resume", str(logreg_run), "--epochs", "3",
+                 "--quiet"]) == 0
+    assert capsys.readouterr() == ("", (
+        f"tgraph train: --resume {logreg_run}: the run already finished: it reached max_epochs "
+        "(3 epochs); nothing to train. To train further, resume with a larger --epochs, e.g. "
+        "--epochs 6\n"))
+    assert run_files(logreg_run) == before
+
+
+def test_resume_of_a_run_that_stopped_early_says_why(tmp_path, small_npz, capsys):
+    out = tmp_path / "run"
+    patience = ["--batch-size", "100", "--set", "callbacks.0.patience=10",
+                "--set", "callbacks.0.patience_increase=1"]  # stops after about 10 minibatches
+    assert quick_train(SPECS / "logreg.py", out, small_npz, *patience) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] < 1000 and metrics["stop_reason"].startswith("patience 10 <=")
+    capsys.readouterr()
+    before = run_files(out)
+    assert main(["train", str(SPECS / "logreg.py"), "--data", str(small_npz), "--resume", str(out),
+                 "--quiet", *patience]) == 0
+    assert capsys.readouterr().err == (
+        f"tgraph train: --resume {out}: the run already finished: it stopped early at epoch "
+        f"{metrics['epochs_run']} ({metrics['stop_reason']}); nothing to train. To train more, "
+        "start a new run with another --out (e.g. with a larger patience)\n")
+    assert run_files(out) == before
+
+
+LOCK_HOLDER = """
+import sys, time
+from tgraph.runfiles import lock_run
+lock = lock_run(sys.argv[1])
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_run_directory_in_use_is_refused(tmp_path, small_npz, capsys):
+    import signal
+
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert quick_train(SPECS / "logreg.py", out, small_npz, "--epochs", "1") == 1
+        assert capsys.readouterr().err == (
+            f"tgraph train: error: {out}: the run directory is in use by process {holder.pid} "
+            "(it holds .lock); wait for it to end or stop it, or choose another --out\n")
+        assert os.listdir(out) == [".lock"]  # nothing written
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=60)
+        holder.stdout.close()
+    assert quick_train(SPECS / "logreg.py", out, small_npz, "--epochs", "1") == 0  # lock died
+
+
+LOCK_PROBE = """
+from tgraph.callbacks import Callback
+
+
+class LockProbe(Callback):
+    \"\"\"Tries to lock the run directory while training runs in it.\"\"\"
+
+    def on_train_begin(self, logs=None):
+        from tgraph.errors import ConfigError
+        from tgraph.runfiles import lock_run
+
+        try:
+            lock_run({out!r}).release()
+        except ConfigError as err:
+            print("refused:", err)
+
+
+callbacks = [*callbacks, LockProbe()]
+"""
+
+
+def test_training_holds_the_lock_of_its_run_directory(tmp_path, small_npz, capsys):
+    spec, out = tmp_path / "probe.py", tmp_path / "run"
+    spec.write_text((SPECS / "logreg.py").read_text() + LOCK_PROBE.format(out=str(out)))
+    assert quick_train(spec, out, small_npz, "--epochs", "1") == 0
+    assert f"refused: {out}: the run directory is in use by process {os.getpid()} " in \
+        capsys.readouterr().out
+
+
+# --- custom layers -----------------------------------------------------------------------------
+
+
+CUSTOM_LAYER = '''
+import attrs
+
+from tgraph.layers.base import Layer
+
+
+@attrs.frozen(kw_only=True)
+class Scale(Layer):
+    """Multiplies its input by ``factor``: a layer tgraph does not know."""
+
+    factor: float = 1.0
+
+    def apply(self, x, params, ctx):
+        return x * self.factor
+'''
+
+CUSTOM_SPEC = '''
+from tgraph import layers as L
+from tgraph import optim
+from {module} import Scale
+
+model = [L.Input(shape=(784,)), Scale(factor=0.5), L.Dense(10, activation="softmax")]
+optimizer = optim.SGD(learning_rate=0.1)
+'''
+
+
+def tgraph_subprocess(*args, cwd):
+    env = {**os.environ, "TGRAPH_MODE": "FAST_COMPILE"}
+    return subprocess.run([sys.executable, "-m", "tgraph.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def custom_run(tmp_path_factory, small_npz):
+    """A run of a spec whose layer class lives in the user's module ``mylayers.py``."""
+    root = tmp_path_factory.mktemp("custom")
+    (root / "mylayers.py").write_text(CUSTOM_LAYER)
+    (root / "custom.py").write_text(CUSTOM_SPEC.format(module="mylayers"))
+    assert quick_train(root / "custom.py", root / "run", small_npz, "--epochs", "2") == 0
+    return root
+
+
+def test_unknown_layer_class_says_to_import_its_module(custom_run):
+    proc = tgraph_subprocess("eval", custom_run / "run", cwd=custom_run / "run")
+    model = custom_run / "run" / "model.tgraph"
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"tgraph eval: error: {model}: the class 'Scale' is not known to tgraph; import the "
+        "module that defines it before loading (tgraph eval, predict and summary: --import "
+        "MODULE, a module name or a .py file); importing the spec copy failed: "
+        f"{custom_run / 'run' / 'spec_custom.py'}, line 4: ModuleNotFoundError: No module "
+        "named 'mylayers'\n")
+
+
+def test_custom_layer_model_evaluates_and_predicts_with_import(custom_run, small_npz, mnist):
+    metrics = json.loads((custom_run / "run" / "metrics.json").read_text())
+    proc = tgraph_subprocess("eval", "run", "--import", custom_run / "mylayers.py", "--data",
+                             small_npz, "--json", cwd=custom_run)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["test"]["error"] == pytest.approx(metrics["test_error"])
+
+    np.savez(custom_run / "digits.npz", x=mnist["test"][0][:3].reshape(3, 28, 28))
+    proc = tgraph_subprocess("predict", "run", "digits.npz", "--import", "mylayers", "--out",
+                             "pred.json", cwd=custom_run)  # a module name, found from here
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads((custom_run / "pred.json").read_text())
+    assert [r["input"] for r in rows] == ["0", "1", "2"]
+
+    proc = tgraph_subprocess("summary", "run/model.tgraph", "--import", "mylayers.py",
+                             cwd=custom_run)
+    assert proc.returncode == 0, proc.stderr
+    assert "Scale" in proc.stdout and "total parameters: 7,850" in proc.stdout
+
+
+def test_layer_class_defined_in_the_spec_loads_from_the_spec_copy(tmp_path, small_npz):
+    spec = tmp_path / "inline.py"
+    spec.write_text(CUSTOM_LAYER + CUSTOM_SPEC.replace("from {module} import Scale\n", ""))
+    assert quick_train(spec, tmp_path / "run", small_npz, "--epochs", "1") == 0
+    proc = tgraph_subprocess("eval", "run", "--data", small_npz, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("valid  n=   200  loss ")
+
+
+# --- exact resume after SIGKILL ----------------------------------------------------------------
+
+
+KILLER = """
+import os
+import signal
+
+from tgraph.callbacks import Callback
+
+
+class Killer(Callback):
+    \"\"\"SIGKILLs this process where $KILL_AT says: "batch:EPOCH:BATCH" or "logged:EPOCH"
+    (after the logs of the epoch are written, before its checkpoint).\"\"\"
+
+    order = 50  # after the loggers (0), before ModelCheckpoint (100)
+
+    def __init__(self):
+        self.at = os.environ.get("KILL_AT", "").split(":")
+
+    def next_batch_action(self, iteration):
+        return None if self.at[0] != "batch" else iteration
+
+    def on_batch_end(self, iteration, logs=None):
+        where = [logs["epoch"], logs["batch"]]
+        if self.at[0] == "batch" and where == [int(v) for v in self.at[1:]]:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.at[0] == "logged" and epoch == int(self.at[1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+callbacks = [*callbacks, Killer()]
+"""
+
+TIMES = ("wall_time_s", "train_time_s", "step_time_s", "samples_per_s", "time_s")
+
+
+def run_record(out):
+    from tgraph.modelfile import read_model_file
+
+    metrics = {k: v for k, v in json.loads((out / "metrics.json").read_text()).items()
+               if k not in TIMES}
+    with open(out / "log.csv", newline="") as f:
+        import csv
+
+        rows = [{k: v for k, v in r.items() if k not in TIMES} for r in csv.DictReader(f)]
+    return metrics, rows, read_model_file(out / "model.tgraph").weights
+
+
+def test_resume_after_sigkill_ends_as_an_uninterrupted_run(tmp_path, small_npz):
+    spec = tmp_path / "killable.py"
+    spec.write_text((SPECS / "mlp.py").read_text() + KILLER)
+    args = ["train", spec, "--data", small_npz, "--epochs", "5", "--batch-size", "50", "--quiet"]
+    assert main([str(a) for a in args] + ["--out", str(tmp_path / "straight")]) == 0
+
+    out = tmp_path / "killed"
+    for kill_at, resume in [("batch:2:7", False), ("logged:3", True), ("batch:5:0", True),
+                            ("", True)]:
+        env = {**os.environ, "KILL_AT": kill_at}
+        where = ["--resume", out] if resume else ["--out", out]
+        proc = subprocess.run([sys.executable, "-m", "tgraph.cli", *map(str, args + where)],
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == (0 if not kill_at else -9), proc.stderr
+    straight, killed = run_record(tmp_path / "straight"), run_record(out)
+    assert killed[0] == straight[0] and killed[1] == straight[1]
+    assert [r["epoch"] for r in killed[1]] == ["1", "2", "3", "4", "5"]
+    for name, value in straight[2].items():
+        np.testing.assert_array_equal(killed[2][name], value, err_msg=name)

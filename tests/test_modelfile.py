@@ -271,3 +271,27 @@ def test_unknown_optimizer_class_still_loads_for_prediction(trained, tmp_path, m
     assert isinstance(loaded.optimizer, optim.SGD)
     x = mnist["test"][0][:50]
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_unknown_layer_class_names_it_and_says_to_import_it(trained, tmp_path):
+    from tgraph.modelfile import unknown_layer_types
+    from tgraph.serialize import UnknownTypeError
+
+    _, good = trained
+
+    def edit(name, data):
+        if name != "tgraph.json":
+            return data
+        header = json.loads(data)
+        header["spec"]["layers"][1] = {"type": "MyNoise", "name": None, "level": 0.1}
+        return json.dumps(header)
+
+    bad = rewrite(good, tmp_path / "custom_layer.tgraph", edit)
+    assert unknown_layer_types(read_model_file(bad).spec) == ["MyNoise"]
+    with pytest.raises(UnknownTypeError) as err:
+        load_model(bad)
+    assert str(err.value) == (
+        f"{bad}: layer 1 (MyNoise) of the spec: the class 'MyNoise' is not known to tgraph; "
+        "import the module that defines it before loading (tgraph eval, predict and summary: "
+        "--import MODULE, a module name or a .py file)")
+    assert err.value.type_name == "MyNoise" and isinstance(err.value, ModelFileError)

@@ -6,7 +6,7 @@ import pytest
 import tgraph
 from tgraph import layers as L
 from tgraph import optim
-from tgraph.callbacks import Callback, TutorialPatience
+from tgraph.callbacks import Callback, TutorialPatience, default_callbacks
 from tgraph.errors import TrainingError
 from tgraph.trainer import Trainer, next_batch_action, steps_per_call
 
@@ -50,7 +50,7 @@ def train(dropout_mlp, mnist, watch_only, callbacks=(), epochs=3, nan_at=None):
         x = x.copy()
         x[nan_at, 300:302] = np.finfo(np.float32).max
     trainer = Trainer(model, batch_size=20, max_epochs=epochs, shuffle=True, seed=1,
-                      callbacks=[recorder, *callbacks])
+                      callbacks=[*default_callbacks(), recorder, *callbacks])
     error = None
     try:
         trainer.fit({"train": (x[:1000], y[:1000]), "valid": mnist["valid"]})

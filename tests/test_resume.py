@@ -6,7 +6,13 @@ import pytest
 import tgraph
 from tgraph import layers as L
 from tgraph import optim
-from tgraph.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+from tgraph.callbacks import (
+    Callback,
+    EarlyStopping,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    default_callbacks,
+)
 from tgraph.modelfile import read_model_file
 from tgraph.init import Normal
 from tgraph.trainer import Trainer
@@ -33,7 +39,8 @@ class Interrupt(Callback):
 
 
 def callbacks(out):
-    return [EarlyStopping(patience=50), ReduceLROnPlateau(patience=1, factor=0.5),
+    return [*default_callbacks(), EarlyStopping(patience=50),
+            ReduceLROnPlateau(patience=1, factor=0.5),
             ModelCheckpoint(out)]
 
 

@@ -124,3 +124,36 @@ def test_building_twice_shares_no_optimizer_state(tmp_path):
     assert optim.learning_rate_of(second.optimizer) == pytest.approx(0.1)
     assert first.optimizer is not experiment.optimizer
     assert to_json(second.optimizer) == to_json(experiment.optimizer)  # same settings
+
+
+def test_import_user_module_by_path_and_name(tmp_path, monkeypatch):
+    from tgraph.specfile import import_user_module
+
+    (tmp_path / "helpers_for_import.py").write_text("VALUE = 42\n")
+    assert import_user_module(str(tmp_path / "helpers_for_import.py"))["VALUE"] == 42
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(__import__("sys").modules, "helpers_for_import", raising=False)
+    assert import_user_module("helpers_for_import")["VALUE"] == 42
+
+
+@pytest.mark.parametrize("target, message", [
+    ("no_such_module_here", "--import no_such_module_here: cannot import the module (No module "
+                            "named 'no_such_module_here'); give a module name importable from "
+                            "here or the path of a .py file"),
+    ("missing.py", "MISSING: no such Python file (--import)"),
+])
+def test_import_user_module_errors(target, message, tmp_path, monkeypatch):
+    from tgraph.specfile import import_user_module
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError) as err:
+        import_user_module(target)
+    assert str(err.value) == message.replace("MISSING", str(tmp_path / "missing.py"))
+
+
+def test_a_spec_imports_modules_beside_it(tmp_path):
+    (tmp_path / "my_sizes.py").write_text("UNITS = 7\n")
+    path = write_spec(tmp_path, "from my_sizes import UNITS\n"
+                                "model = [L.Input((784,)), L.Dense(UNITS)]\n")
+    assert load_spec(path).model[1].units == 7
+    assert str(tmp_path) not in __import__("sys").path  # only while the spec runs

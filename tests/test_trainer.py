@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from support.fake_model import ScriptedModel
 
-from tgraph.errors import ConfigError, DataError
+from tgraph.errors import DataError, TGraphError
 from tgraph.trainer import Trainer
 
 
@@ -49,11 +49,13 @@ def test_last_partial_minibatch_is_dropped():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"batch_size": 0}, "`batch_size` (=0) must be a positive integer"),
-    ({"max_epochs": 2.5}, "`max_epochs` (=2.5) must be a positive integer"),
+    ({"batch_size": 0}, "Training: `batch_size` (=0) must be a positive integer."),
+    ({"max_epochs": 2.5}, "Training: `max_epochs` (=2.5) must be a positive integer."),
+    ({"validation_frequency": 0}, "Training: `validation_frequency` (=0) must be a positive "
+                                  "integer."),
 ])
-def test_bad_settings(kwargs, message):
-    with pytest.raises(ConfigError) as err:
+def test_bad_settings_are_checked_by_training(kwargs, message):
+    with pytest.raises(TGraphError) as err:
         Trainer(ScriptedModel([]), **kwargs)
     assert str(err.value) == message
 

@@ -1,7 +1,9 @@
 """The ``tgraph`` command: train, eval, predict, summary.
 
-Exit codes: 0 success, 1 a tgraph error (bad spec, data, model file, NaN loss),
-2 bad command-line usage, 130 interrupted.
+Exit codes: 0 success (also ``train --resume`` of a run that already finished: it says
+so on standard error, trains nothing and changes no file), 1 a tgraph error (bad spec,
+data, model file, NaN loss, a run directory in use), 2 bad command-line usage,
+130 interrupted.
 """
 
 import argparse
@@ -9,6 +11,7 @@ import json
 import os
 import sys
 
+from tgraph import runfiles
 from tgraph.errors import TGraphError
 
 __all__ = ["main", "build_parser"]
@@ -53,10 +56,18 @@ def _data_args(p):
                    help="download the full MNIST (sha256-checked) into the cache first")
 
 
+def _import_args(p):
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import MODULE (a module name or a .py file) first, so that the model's "
+                        "own layer classes are known (repeatable); a copy of the spec file "
+                        f"beside the model ({runfiles.SPEC_COPY_PREFIX}*.py) is imported when "
+                        "needed")
+
+
 def _train_parser(sub):
     p = sub.add_parser("train", help="train a spec file", epilog=EPILOG,
                        description="Train the model of a spec file and save it with its logs "
-                                   "and metrics.json in --out.")
+                                   f"and {runfiles.METRICS} in --out.")
     p.add_argument("spec", help="spec file, e.g. specs/mlp.py")
     _data_args(p)
     p.add_argument("--epochs", type=_positive_int, metavar="N", help="maximum number of epochs")
@@ -70,7 +81,7 @@ def _train_parser(sub):
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/SPEC_NAME, "
                    "numbered if it exists)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR "
-                   "(its last.tgraph checkpoint); output goes to DIR unless --out is given")
+                   f"(its {runfiles.LAST} checkpoint); output goes to DIR unless --out is given")
     p.add_argument("--seed", type=int, metavar="N", help="seed of weights, dropout and shuffling")
     p.add_argument("--mode", metavar="MODE", help="PyTensor mode: NUMBA (default), FAST_RUN, JAX")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
@@ -81,8 +92,9 @@ def _eval_parser(sub):
     p = sub.add_parser("eval", help="evaluate a saved model", epilog=EPILOG,
                        description="Print the loss and error rate of a model file on the "
                                    "validation and test splits.")
-    p.add_argument("model", help="model file, or a run directory holding model.tgraph")
+    p.add_argument("model", help=f"model file, or a run directory holding {runfiles.MODEL}")
     _data_args(p)
+    _import_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_run_eval)
 
@@ -91,11 +103,12 @@ def _predict_parser(sub):
     p = sub.add_parser("predict", help="predict classes of new inputs", epilog=EPILOG,
                        description="Predict classes and class probabilities of the images in "
                                    "INPUT (an .npz/.npy array, a PNG, or a directory of PNGs).")
-    p.add_argument("model", help="model file, or a run directory holding model.tgraph")
+    p.add_argument("model", help=f"model file, or a run directory holding {runfiles.MODEL}")
     p.add_argument("input", help=".npz / .npy array of images, a PNG, or a directory of PNGs")
     p.add_argument("--out", metavar="FILE", help="write predictions to FILE (.csv, .json or .npz)")
     p.add_argument("--invert", action="store_true",
                    help="invert PNGs (for dark digits on a light background)")
+    _import_args(p)
     p.set_defaults(run=_run_predict)
 
 
@@ -104,6 +117,7 @@ def _summary_parser(sub):
                        description="Print the layer table (output shapes, parameter counts) of "
                                    "a spec file or a saved model.")
     p.add_argument("spec", help="spec file or model file")
+    _import_args(p)
     p.set_defaults(run=_run_summary)
 
 
@@ -129,13 +143,44 @@ def _run_train(args):
     print(json.dumps(metrics, indent=2))
 
 
-def _model_path(path):
-    if os.path.isdir(path):
-        for name in ("model.tgraph", "best.tgraph", "last.tgraph"):
-            candidate = os.path.join(path, name)
-            if os.path.exists(candidate):
-                return candidate
-    return path
+def _read_model(args, path):
+    """The :class:`tgraph.modelfile.ModelFile` at ``path`` (or in run directory ``path``),
+    after importing the modules of ``--import`` and, if the model has layer classes
+    tgraph does not know yet, the copy of the spec file beside it."""
+    from tgraph.modelfile import read_model_file
+    from tgraph.runfiles import run_model_file
+    from tgraph.specfile import import_user_module
+
+    for target in args.imports:
+        import_user_module(target)
+    content = read_model_file(run_model_file(path))
+    _import_spec_copies(content)
+    return content
+
+
+def _import_spec_copies(content):
+    """Import the spec copies beside a model file that names unknown layer classes.
+
+    Raises:
+        UnknownTypeError: a class is still unknown; the message says to pass --import
+            and why the spec copy did not help.
+    """
+    from tgraph.modelfile import unknown_layer_types
+    from tgraph.runfiles import RunFiles
+    from tgraph.serialize import UnknownTypeError
+    from tgraph.specfile import import_user_module
+
+    if not unknown_layer_types(content.spec):
+        return
+    failures = []
+    for spec_copy in RunFiles(os.path.dirname(content.path) or ".").spec_copies():
+        try:
+            import_user_module(spec_copy)
+        except TGraphError as err:
+            failures.append(f"importing the spec copy failed: {err}")
+    missing = unknown_layer_types(content.spec)
+    if missing:
+        raise UnknownTypeError(missing[0], f"{content.path}: ", "".join(f"; {f}" for f in failures))
 
 
 def _load_data(args, default=None, valid_fraction=0.2):
@@ -146,9 +191,9 @@ def _load_data(args, default=None, valid_fraction=0.2):
 
 
 def _run_eval(args):
-    from tgraph.modelfile import load_model
+    from tgraph.modelfile import model_of
 
-    model = load_model(_model_path(args.model))
+    model = model_of(_read_model(args, args.model))
     data = _load_data(args)
     result = {}
     for split in ("valid", "test"):
@@ -166,10 +211,10 @@ def _run_eval(args):
 
 def _run_predict(args):
     from tgraph.data import load_inputs
-    from tgraph.modelfile import load_model
+    from tgraph.modelfile import model_of
     from tgraph.predictions import format_predictions, write_predictions
 
-    model = load_model(_model_path(args.model))
+    model = model_of(_read_model(args, args.model))
     x, names = load_inputs(args.input, invert=args.invert)
     probs = model.predict(x)
     if args.out:
@@ -178,15 +223,17 @@ def _run_predict(args):
 
 
 def _run_summary(args):
-    from tgraph.modelfile import layers_from_spec, read_model_file
-    from tgraph.specfile import load_spec
+    from tgraph.modelfile import layers_from_spec
+    from tgraph.specfile import import_user_module, load_spec
     from tgraph.summary import summary
 
     if args.spec.endswith(".py"):
+        for target in args.imports:
+            import_user_module(target)
         experiment = load_spec(args.spec)
         layers, where = list(experiment.model), experiment.source
     else:
-        content = read_model_file(_model_path(args.spec))
+        content = _read_model(args, args.spec)
         layers, where = layers_from_spec(content.spec, content.path), content.path
     try:
         print(summary(layers))
@@ -198,8 +245,13 @@ def main(argv=None):
     """Entry point of the ``tgraph`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from tgraph.runfiles import RunFinished
+
     try:
         args.run(args)
+    except RunFinished as done:
+        print(f"tgraph {args.command}: {done}", file=sys.stderr)
+        return 0
     except TGraphError as err:
         print(f"tgraph {args.command}: error: {err}", file=sys.stderr)
         return 1

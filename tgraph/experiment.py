@@ -12,48 +12,21 @@ Only ``model`` is required; see :class:`Experiment` for the others.
 
 import attrs
 
+from tgraph.config import ModelConfig, Training, boolean, build_model, float_dtype
 from tgraph.errors import ConfigError
-from tgraph.layers.base import positive_int
-from tgraph.model import Model
 from tgraph.optim.base import get_optimizer
 from tgraph.optim.optimizers import SGD
 from tgraph.optim.regularizers import Regularization
-from tgraph.trainer import Trainer
 
 __all__ = ["Training", "Experiment", "SPEC_NAMES"]
 
-
-def _optional_positive_int(instance, attribute, value):
-    if value is not None:
-        positive_int(instance, attribute, value)
+# ModelConfig field -> the spec file's (and Experiment's) name, where they differ.
+_SPEC_NAME = {"layers": "model"}
 
 
 def _fraction(instance, attribute, value):
     if not (isinstance(value, (int, float)) and 0 < value < 1):
         raise ConfigError(f"`{attribute.name}` (={value!r}) must be in (0, 1), e.g. 0.2")
-
-
-def _bool(instance, attribute, value):
-    if not isinstance(value, bool):
-        raise ConfigError(f"`{attribute.name}` (={value!r}) must be True or False")
-
-
-@attrs.frozen
-class Training:
-    """How to train: minibatches, epochs, shuffling, validation schedule.
-
-    Attributes:
-        batch_size: examples per minibatch.
-        max_epochs: upper bound on epochs.
-        shuffle: reshuffle the training set every epoch (the tutorials did not).
-        validation_frequency: validate every N minibatches (None: once per epoch, or
-            what ``TutorialPatience`` asks for).
-    """
-
-    batch_size: int = attrs.field(default=128, validator=positive_int)
-    max_epochs: int = attrs.field(default=100, validator=positive_int)
-    shuffle: bool = True
-    validation_frequency: int | None = attrs.field(default=None, validator=_optional_positive_int)
 
 
 @attrs.frozen
@@ -68,6 +41,7 @@ class Experiment:
         training: a :class:`Training`.
         callbacks: callbacks added to the run (early stopping, schedules, ...).
         seed: seed of the weights, dropout streams and shuffling.
+        dtype: ``"float32"`` (default) or ``"float64"``.
         legacy_init: draw the initial weights, in layer order, from
             ``numpy.random.RandomState(seed)`` as the Theano tutorials did, to start a
             port from the tutorial's exact weights (default: a seeded ``Generator``).
@@ -84,31 +58,37 @@ class Experiment:
     training: Training = attrs.field(factory=Training)
     callbacks: tuple = attrs.field(default=(), converter=tuple)
     seed: int = 1234
-    legacy_init: bool = attrs.field(default=False, validator=_bool)
+    dtype: str = attrs.field(default="float32", validator=float_dtype)
+    legacy_init: bool = attrs.field(default=False, validator=boolean)
     data: str | None = None
     valid_fraction: float = attrs.field(default=0.2, validator=_fraction)
     source: str = "<python>"
     description: str = ""
 
-    def build_model(self, mode=None):
-        """A freshly initialised :class:`tgraph.Model` for this experiment.
+    @property
+    def model_config(self):
+        """The :class:`tgraph.config.ModelConfig` of this experiment."""
+        return ModelConfig(**{f.name: getattr(self, _SPEC_NAME.get(f.name, f.name))
+                              for f in attrs.fields(ModelConfig)})
 
-        The model gets its own copy of an attrs optimizer (fresh learning rate and
-        state), so that building twice never shares optimizer state between models.
-        """
-        optimizer = self.optimizer
-        if attrs.has(type(optimizer)):
-            optimizer = attrs.evolve(optimizer)
-        return Model(list(self.model), loss=self.loss, optimizer=optimizer,
-                     regularization=self.regularization, seed=self.seed, mode=mode,
-                     legacy_init=self.legacy_init)
+    def build_model(self, mode=None):
+        """A freshly initialised :class:`tgraph.Model` (see :func:`tgraph.config.build_model`)."""
+        return build_model(self.model_config, mode=mode)
 
     def trainer(self, model, extra_callbacks=()):
-        """A :class:`tgraph.trainer.Trainer` for ``model`` with this experiment's settings."""
+        """A :class:`tgraph.trainer.Trainer` for ``model`` with this experiment's settings.
+
+        Its callbacks: :func:`tgraph.callbacks.default_callbacks`, the experiment's, then
+        ``extra_callbacks`` (the trainer orders them by their ``order``).
+        """
+        from tgraph.callbacks import default_callbacks
+        from tgraph.trainer import Trainer
+
         t = self.training
         return Trainer(model, batch_size=t.batch_size, max_epochs=t.max_epochs,
-                       callbacks=[*self.callbacks, *extra_callbacks], shuffle=t.shuffle,
-                       seed=self.seed, validation_frequency=t.validation_frequency)
+                       callbacks=[*default_callbacks(), *self.callbacks, *extra_callbacks],
+                       shuffle=t.shuffle, seed=self.seed,
+                       validation_frequency=t.validation_frequency)
 
 
 SPEC_NAMES = tuple(f.name for f in attrs.fields(Experiment) if f.name not in ("source",

@@ -22,10 +22,11 @@ import numpy as np
 
 from tgraph.errors import ModelFileError, TGraphError
 from tgraph.fileio import atomic_write
-from tgraph.serialize import from_json, to_json
+from tgraph.serialize import UnknownTypeError, from_json, to_json
 
-__all__ = ["ModelFile", "save_model", "read_model_file", "load_model", "model_spec",
-           "model_from_spec", "layers_from_spec", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["ModelFile", "save_model", "read_model_file", "load_model", "model_of", "model_spec",
+           "model_from_spec", "config_from_spec", "layers_from_spec", "unknown_layer_types",
+           "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "tgraph-model"
 FORMAT_VERSION = 1
@@ -53,16 +54,11 @@ class ModelFile:
 
 
 def model_spec(model):
-    """The JSON spec of a :class:`tgraph.Model`."""
-    return {
-        "layers": to_json(model.layers),
-        "loss": model.loss.name,
-        "dtype": model.dtype,
-        "seed": model.network.seed,
-        "legacy_init": model.network.legacy_init,
-        "optimizer": to_json(model.optimizer),
-        "regularization": to_json(model.regularization),
-    }
+    """The JSON spec of a :class:`tgraph.Model`: its :class:`tgraph.config.ModelConfig`."""
+    from tgraph.config import ModelConfig, config_of
+
+    config = config_of(model)
+    return {f.name: to_json(getattr(config, f.name)) for f in attrs.fields(ModelConfig)}
 
 
 def _versions():
@@ -208,7 +204,11 @@ def load_model(path, *, mode=None):
         ModelFileError: the file is unreadable, or its spec or weights do not make a
             model; the message names the file.
     """
-    content = read_model_file(path)
+    return model_of(read_model_file(path), mode=mode)
+
+
+def model_of(content, *, mode=None):
+    """The model of a :class:`ModelFile` (see :func:`load_model`)."""
     model = model_from_spec(content.spec, mode=mode, path=content.path)
     try:
         model.set_weights(content.weights)
@@ -216,6 +216,14 @@ def load_model(path, *, mode=None):
         raise ModelFileError(f"{content.path}: {err}") from None
     model.meta = content.meta
     return model
+
+
+def unknown_layer_types(spec):
+    """Class names in the spec's layers that :func:`tgraph.serialize.from_json` cannot rebuild."""
+    from tgraph.serialize import known_types, type_names
+
+    layers = spec.get("layers") if isinstance(spec, dict) else None
+    return sorted(type_names(layers) - set(known_types()))
 
 
 def layers_from_spec(spec, path="<spec>"):
@@ -243,8 +251,42 @@ def _layer_from_json(index, data, path):
     kind = data.get("type") if isinstance(data, dict) else type(data).__name__
     try:
         return from_json(data)
+    except UnknownTypeError as err:
+        raise UnknownTypeError(err.type_name, f"{path}: layer {index} ({kind}) of the spec: "
+                               ) from None
     except TGraphError as err:
         raise ModelFileError(f"{path}: layer {index} ({kind}) of the spec: "
+                             f"{str(err).rstrip('.')}; {_DAMAGED}") from None
+
+
+def _optimizer_from_json(data):
+    """The saved optimizer, or SGD for a hand-written one (its spec file has the code)."""
+    try:
+        return from_json(data) if data else "sgd"
+    except TGraphError:
+        return "sgd"
+
+
+def config_from_spec(spec, path="<spec>"):
+    """The :class:`tgraph.config.ModelConfig` of a JSON spec dict (see :func:`model_spec`).
+
+    Raises:
+        ModelFileError: a field is missing or rejected; the message names the file.
+    """
+    from tgraph.config import ModelConfig
+
+    layers = layers_from_spec(spec, path)
+    regularization = spec.get("regularization")
+    try:
+        return ModelConfig(
+            layers=layers, loss=spec["loss"], optimizer=_optimizer_from_json(spec.get("optimizer")),
+            regularization=from_json(regularization) if regularization else None,
+            seed=spec["seed"], dtype=spec["dtype"],
+            legacy_init=bool(spec.get("legacy_init", False)))
+    except KeyError as err:
+        raise ModelFileError(f"{path}: the spec lacks {err}; {_DAMAGED}") from None
+    except TGraphError as err:
+        raise ModelFileError(f"{path}: the spec does not build a model: "
                              f"{str(err).rstrip('.')}; {_DAMAGED}") from None
 
 
@@ -255,21 +297,11 @@ def model_from_spec(spec, *, mode=None, path="<spec>"):
         ModelFileError: the spec lacks a field, or does not build a model; the message
             names the file and, for a bad layer, its index and type.
     """
-    from tgraph.model import Model
+    from tgraph.config import build_model
 
-    layers = layers_from_spec(spec, path)
+    config = config_from_spec(spec, path)
     try:
-        optimizer = spec.get("optimizer")
-        try:
-            optimizer = from_json(optimizer) if optimizer else "sgd"
-        except TGraphError:
-            optimizer = "sgd"  # a hand-written optimizer: the spec file has it
-        regularization = from_json(spec.get("regularization")) if spec.get("regularization") else None
-        return Model(layers, loss=spec["loss"], optimizer=optimizer, regularization=regularization,
-                     seed=spec["seed"], dtype=spec["dtype"], mode=mode,
-                     legacy_init=bool(spec.get("legacy_init", False)))
-    except KeyError as err:
-        raise ModelFileError(f"{path}: the spec lacks {err}; {_DAMAGED}") from None
+        return build_model(config, mode=mode)
     except ModelFileError:
         raise
     except TGraphError as err:

@@ -1,9 +1,10 @@
 """One training run: spec -> data -> model -> trainer -> files in an output directory.
 
 ``train(experiment, out_dir=...)`` is what ``tgraph train`` runs. The output directory
-holds ``model.tgraph`` (the best-validation model), ``best.tgraph``, ``last.tgraph``
-(the checkpoint ``--resume`` continues from), ``log.csv``, ``log.jsonl``,
-``spec.json``, a copy of the spec file, and ``metrics.json``.
+holds the files :mod:`tgraph.runfiles` names: ``model.tgraph`` (the best-validation
+model), ``best.tgraph``, ``last.tgraph`` (the checkpoint ``--resume`` continues from),
+``log.csv``, ``log.jsonl``, ``spec.json``, a copy of the spec file, ``metrics.json``,
+and the lock file that keeps a second process out while one trains there.
 """
 
 import os
@@ -17,12 +18,11 @@ from tgraph.errors import ConfigError, ModelFileError, TGraphError
 from tgraph.fileio import write_json
 from tgraph.modelfile import read_model_file, save_model
 from tgraph.optim.base import get_optimizer
+from tgraph.runfiles import RunFiles, RunFinished, lock_run, make_run_directory
 from tgraph.serialize import to_json
 from tgraph.specfile import apply_overrides, load_spec
 
-__all__ = ["train", "train_from_args", "default_out_dir", "MODEL_FILE"]
-
-MODEL_FILE = "model.tgraph"
+__all__ = ["train", "train_from_args", "default_out_dir", "RunFinished"]
 
 
 def default_out_dir(spec_path, root="runs"):
@@ -34,12 +34,12 @@ def default_out_dir(spec_path, root="runs"):
     return candidate
 
 
-def _check_fresh(out_dir):
-    taken = [n for n in (MODEL_FILE, ModelCheckpoint.LAST) if os.path.exists(os.path.join(out_dir, n))]
+def _check_fresh(files):
+    taken = [n for n in files.existing_models() if n != os.path.basename(files.best)]
     if taken:
         raise ConfigError(
-            f"--out {out_dir} already holds a run ({', '.join(taken)}); continue it with "
-            f"--resume {out_dir}, or choose another --out"
+            f"--out {files.directory} already holds a run ({', '.join(taken)}); continue it with "
+            f"--resume {files.directory}, or choose another --out"
         )
 
 
@@ -72,29 +72,51 @@ def _with_cli_options(experiment, args):
 def train_from_args(args):
     """Run ``tgraph train`` with parsed arguments; returns the metrics dict."""
     experiment = _with_cli_options(load_spec(args.spec), args)
-    if args.resume:
-        out_dir = args.out or args.resume
-    else:
-        out_dir = args.out or default_out_dir(args.spec)
-        _check_fresh(out_dir)
+    out_dir = args.out or args.resume or default_out_dir(args.spec)
     args.out_dir = out_dir
     return train(experiment, out_dir=out_dir, data=args.data, resume=args.resume,
                  valid_fraction=args.valid_fraction, download=args.download, mode=args.mode,
-                 verbose=not args.quiet)
+                 verbose=not args.quiet, fresh=not args.resume)
+
+
+def _require_checkpoint(resume_dir):
+    path = RunFiles(resume_dir).last
+    if not os.path.exists(path):
+        raise ModelFileError(f"--resume {resume_dir}: no checkpoint {os.path.basename(path)} "
+                             "there; give the --out directory of an earlier `tgraph train`")
+    return path
 
 
 def _load_checkpoint(resume_dir, experiment):
-    path = os.path.join(resume_dir, ModelCheckpoint.LAST)
-    if not os.path.exists(path):
-        raise ModelFileError(f"--resume {resume_dir}: no checkpoint {ModelCheckpoint.LAST} there; "
-                             "give the --out directory of an earlier `tgraph train`")
-    content = read_model_file(path)
+    content = read_model_file(_require_checkpoint(resume_dir))
     if content.training is None:
-        raise ModelFileError(f"{path}: holds no training state; it is not a checkpoint")
+        raise ModelFileError(f"{content.path}: holds no training state; it is not a checkpoint")
     if content.spec["layers"] != to_json(list(experiment.model)):
-        raise ModelFileError(f"{path}: the checkpoint was trained with other layers than "
+        raise ModelFileError(f"{content.path}: the checkpoint was trained with other layers than "
                              f"{experiment.source}; resume with the same spec and --set options")
     return content
+
+
+def _check_unfinished(resume_dir, state, experiment):
+    """Raise :class:`RunFinished` if the checkpoint's run is over and its results are saved.
+
+    A run killed after its last checkpoint but before ``metrics.json`` was written is
+    not over: resuming it trains no epoch and writes the results.
+    """
+    epoch, max_epochs = state["epoch"], experiment.training.max_epochs
+    if not (state["stop_training"] or epoch >= max_epochs):
+        return
+    if not os.path.exists(RunFiles(resume_dir).metrics):
+        return
+    if state["stop_training"]:
+        raise RunFinished(
+            f"--resume {resume_dir}: the run already finished: it stopped early at epoch {epoch} "
+            f"({state['stop_reason']}); nothing to train. To train more, start a new run with "
+            "another --out (e.g. with a larger patience)")
+    raise RunFinished(
+        f"--resume {resume_dir}: the run already finished: it reached max_epochs ({epoch} epochs); "
+        f"nothing to train. To train further, resume with a larger --epochs, e.g. "
+        f"--epochs {2 * epoch}")
 
 
 def _build_model(experiment, mode):
@@ -105,17 +127,27 @@ def _build_model(experiment, mode):
         raise type(err)(f"{experiment.source}: {err}") from None
 
 
-def _record(out_dir, experiment):
-    write_json(os.path.join(out_dir, "spec.json"), to_json(attrs.evolve(experiment, source="")))
+def _record(files, experiment):
+    write_json(files.spec_json, to_json(attrs.evolve(experiment, source="")))
     if os.path.isfile(experiment.source):
-        target = os.path.join(out_dir, "spec_" + os.path.basename(experiment.source))
+        target = files.spec_copy(experiment.source)
         if os.path.abspath(target) != os.path.abspath(experiment.source):
             shutil.copyfile(experiment.source, target)
 
 
+def _claim(out_dir, resume):
+    """Create and lock the run directory; the lock lasts until released or the process ends."""
+    same = resume and os.path.abspath(resume) == os.path.abspath(out_dir)
+    make_run_directory(out_dir, "--resume" if same else "--out")
+    return lock_run(out_dir)
+
+
 def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, download=False,
-          mode=None, verbose=True):
+          mode=None, verbose=True, fresh=False):
     """Train ``experiment`` and write the run's files to ``out_dir``.
+
+    The run directory is locked while training (:func:`tgraph.runfiles.lock_run`): a
+    second process training in it fails at once, naming the first one.
 
     Args:
         experiment: an :class:`tgraph.experiment.Experiment` (or a spec file path).
@@ -126,40 +158,72 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
         download: download the full MNIST first.
         mode: PyTensor mode name.
         verbose: print one line per epoch.
+        fresh: refuse an ``out_dir`` that already holds a run.
 
     Returns:
         The metrics dict also written to ``metrics.json``.
+
+    Raises:
+        ConfigError: ``out_dir`` cannot be a directory, is in use, or (``fresh``) holds a run.
+        RunFinished: ``resume`` names a run that already finished.
     """
     from tgraph.data import load_dataset
 
     start = time.perf_counter()
     if isinstance(experiment, (str, os.PathLike)):
         experiment = load_spec(experiment)
-    checkpoint = _load_checkpoint(resume, experiment) if resume else None
+    if resume:
+        _require_checkpoint(resume)
     model = _build_model(experiment, mode)
     dataset = load_dataset(data or experiment.data,
                            valid_fraction=valid_fraction or experiment.valid_fraction,
                            download=download)
-    os.makedirs(out_dir, exist_ok=True)
-    _record(out_dir, experiment)
+    with _claim(out_dir, resume):
+        files = RunFiles(out_dir)
+        checkpoint = _load_checkpoint(resume, experiment) if resume else None
+        if checkpoint is not None:
+            _check_unfinished(resume, checkpoint.training, experiment)
+        elif fresh:
+            _check_fresh(files)
+        return _train_in(files, experiment, model, dataset, checkpoint, verbose, start)
+
+
+def _train_in(files, experiment, model, dataset, checkpoint, verbose, start):
+    _record(files, experiment)
     meta = {"spec": os.path.basename(experiment.source), "data": dataset.source}
-    checkpointer = ModelCheckpoint(out_dir, meta=meta)
-    logs = [CSVLogger(os.path.join(out_dir, "log.csv")),
-            JSONLinesLogger(os.path.join(out_dir, "log.jsonl"))]
+    logs = [CSVLogger(files.csv_log), JSONLinesLogger(files.json_log)]
     progress = [ProgressLogger()] if verbose else []
-    trainer = experiment.trainer(model, [*logs, *progress, checkpointer])
-    previous_wall = 0.0
+    trainer = experiment.trainer(model, [*logs, *progress, ModelCheckpoint(files.directory,
+                                                                          meta=meta)])
+    previous_wall, state = 0.0, None
     if checkpoint is not None:
         model.set_weights(checkpoint.weights)
         previous_wall = checkpoint.training["elapsed_s"]  # epochs of the earlier runs
-    trainer.fit(dataset, resume=checkpoint.training if checkpoint else None)
-    return _finish(model, trainer, dataset, checkpointer, out_dir, meta,
-                   previous_wall + time.perf_counter() - start)
+        state = _with_best_model(checkpoint.training,
+                                 RunFiles(os.path.dirname(checkpoint.path)))
+    trainer.fit(dataset, resume=state)
+    wall = previous_wall + time.perf_counter() - start
+    return _finish(model, trainer, dataset, files, meta, wall)
 
 
-def _finish(model, trainer, dataset, checkpointer, out_dir, meta, wall):
-    if os.path.exists(checkpointer.best_path):
-        model.set_weights(read_model_file(checkpointer.best_path).weights)
+def _with_best_model(state, files):
+    """The checkpoint's training state, with the best model of ``best.tgraph`` added if
+    the checkpoint predates :class:`tgraph.callbacks.base.BestModel` (it then held the
+    best ``valid_error`` model in that file only)."""
+    if "best_model" in state or not os.path.exists(files.best):
+        return state
+    best = read_model_file(files.best)
+    if "valid_error" not in best.meta:
+        return state
+    return {**state, "best_model": {
+        "monitor": "valid_error", "mode": "min", "value": best.meta["valid_error"],
+        "epoch": best.meta["best_epoch"], "iteration": best.meta["best_iteration"],
+        "weights": best.weights}}
+
+
+def _finish(model, trainer, dataset, files, meta, wall):
+    best = trainer.best_model
+    best.restore(model)  # the final weights if no validation ever ran
     metrics = dict(meta)
     if dataset.test is not None:
         metrics["test_error"] = model.evaluate(dataset.test.x, dataset.test.y).get("error")
@@ -167,13 +231,13 @@ def _finish(model, trainer, dataset, checkpointer, out_dir, meta, wall):
         metrics["best_valid_error"] = model.evaluate(dataset.valid.x, dataset.valid.y).get("error")
     samples = trainer.iteration * trainer.batch_size
     metrics.update({
-        "best_epoch": checkpointer.best_epoch, "best_iteration": checkpointer.best_iteration,
+        "best_epoch": best.epoch, "best_iteration": best.iteration,
         "epochs_run": trainer.epoch, "iterations": trainer.iteration,
         "batch_size": trainer.batch_size, "wall_time_s": wall,
         "train_time_s": trainer.elapsed, "step_time_s": trainer.step_time,
         "samples_per_s": samples / trainer.step_time if trainer.step_time else None,
         "stop_reason": trainer.stop_reason or "max_epochs reached",
     })
-    save_model(model, os.path.join(out_dir, MODEL_FILE), meta=metrics)
-    write_json(os.path.join(out_dir, "metrics.json"), metrics)
+    save_model(model, files.model, meta=metrics)
+    write_json(files.metrics, metrics)
     return metrics

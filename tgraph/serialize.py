@@ -11,7 +11,26 @@ import attrs
 
 from tgraph.errors import ModelFileError
 
-__all__ = ["to_json", "from_json", "known_types", "register_type"]
+__all__ = ["to_json", "from_json", "known_types", "register_type", "type_names",
+           "UnknownTypeError", "UNKNOWN_TYPE_HINT"]
+
+UNKNOWN_TYPE_HINT = ("import the module that defines it before loading (tgraph eval, "
+                     "predict and summary: --import MODULE, a module name or a .py file)")
+
+
+class UnknownTypeError(ModelFileError):
+    """A JSON spec names a class that is neither tgraph's nor imported nor registered.
+
+    Args:
+        type_name: the class name (kept as the ``type_name`` attribute).
+        where: prefix of the message naming the file and layer, e.g. ``"m.tgraph: "``.
+        note: suffix of the message, e.g. why importing a module did not help.
+    """
+
+    def __init__(self, type_name, where="", note=""):
+        self.type_name = type_name
+        super().__init__(f"{where}the class {type_name!r} is not known to tgraph; "
+                         f"{UNKNOWN_TYPE_HINT}{note}")
 
 _EXTRA_TYPES = {}
 
@@ -47,6 +66,16 @@ def known_types():
                   if isinstance(c, type)})
     types.update(_EXTRA_TYPES)
     return types
+
+
+def type_names(data):
+    """Every class name (``"type"``) inside a JSON value written by :func:`to_json`."""
+    if isinstance(data, list):
+        return {n for v in data for n in type_names(v)}
+    if not isinstance(data, dict):
+        return set()
+    names = {data["type"]} if isinstance(data.get("type"), str) else set()
+    return names.union(*(type_names(v) for k, v in data.items() if k != "type"))
 
 
 def to_json(obj):
@@ -88,12 +117,11 @@ def from_json(data, types=None):
     if "type" not in data:
         return {k: from_json(v, types) for k, v in data.items()}
     name = data["type"]
-    if "repr" in data or name not in types:
-        raise ModelFileError(
-            f"cannot rebuild a {name!r} from the file: it is not a class tgraph knows; "
-            "import the module that defines it (or register it with "
-            "tgraph.serialize.register_type) before loading"
-        )
+    if "repr" in data:
+        raise ModelFileError(f"cannot rebuild a {name!r} from the file: it was saved as text "
+                             "only (it is not an attrs class)")
+    if name not in types:
+        raise UnknownTypeError(name)
     kwargs = {k: from_json(v, types) for k, v in data.items() if k != "type"}
     try:
         return types[name](**kwargs)

@@ -1,7 +1,9 @@
 """Loading spec files and applying ``--set key=value`` overrides."""
 
 import ast
+import contextlib
 import copy
+import importlib
 import os
 import sys
 import traceback
@@ -11,7 +13,7 @@ import attrs
 from tgraph.errors import ConfigError, SpecError, TGraphError
 from tgraph.experiment import SPEC_NAMES, Experiment
 
-__all__ = ["load_spec", "apply_overrides", "parse_override"]
+__all__ = ["load_spec", "apply_overrides", "parse_override", "import_user_module"]
 
 
 def _line_in(path, tb):
@@ -19,14 +21,14 @@ def _line_in(path, tb):
     return frames[-1].lineno if frames else None
 
 
-def _execute(path):
+def _execute(path, what="spec file"):
     try:
         with open(path, encoding="utf-8") as f:
             source = f.read()
     except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file") from None
+        raise SpecError(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"{path}: cannot read the spec file ({err})") from None
+        raise SpecError(f"{path}: cannot read the {what} ({err})") from None
     name = "tgraph_spec_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_")
     namespace = {"__name__": name, "__file__": path}
     try:
@@ -37,7 +39,8 @@ def _execute(path):
     module.__dict__.update(namespace)
     sys.modules[name] = module  # so classes defined in the spec have an importable module
     try:
-        exec(code, module.__dict__)
+        with _on_path(os.path.dirname(path)):  # the spec's own modules, as for a script
+            exec(code, module.__dict__)
     except Exception as err:
         line = _line_in(path, err.__traceback__)
         where = f"{path}, line {line}" if line else path
@@ -45,6 +48,45 @@ def _execute(path):
         cls = type(err) if isinstance(err, TGraphError) else SpecError
         raise cls(f"{where}: {kind}{err}") from None
     return module.__dict__
+
+
+@contextlib.contextmanager
+def _on_path(directory):
+    """``directory`` first on ``sys.path`` for the duration of the block."""
+    sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+
+
+def import_user_module(target):
+    """Import a user's module so that its classes (layers, optimizers) become known.
+
+    Args:
+        target: a module name (``mypackage.layers``, looked up on ``sys.path`` and in
+            the current directory) or the path of a ``.py`` file (run as a module, as
+            spec files are).
+
+    Returns:
+        The module's namespace dict.
+
+    Raises:
+        SpecError: no such module or file, or an exception while importing it (with its line).
+    """
+    if target.endswith(".py") or os.sep in target:
+        return _execute(os.path.abspath(target), "Python file (--import)")
+    try:
+        with _on_path(os.getcwd()):
+            return vars(importlib.import_module(target))
+    except ImportError as err:
+        raise SpecError(f"--import {target}: cannot import the module ({err}); give a module "
+                        "name importable from here or the path of a .py file") from None
+    except Exception as err:
+        line = err.__traceback__ and traceback.extract_tb(err.__traceback__)[-1]
+        where = f"{line.filename}, line {line.lineno}: " if line else ""
+        raise SpecError(f"--import {target}: {where}{type(err).__name__}: {err}") from None
 
 
 def load_spec(path):

@@ -4,33 +4,45 @@ Events, in order: ``on_train_begin``; per epoch ``on_epoch_begin``, then per min
 the step, ``on_validation_end`` when validation is due, ``on_batch_end``; then
 ``on_epoch_end``; finally ``on_train_end``. Validation runs every
 ``validation_frequency`` minibatches (default: once per epoch, at its last minibatch;
-:class:`tgraph.callbacks.TutorialPatience` sets the tutorials' frequency).
+a callback may ask for more, see :meth:`tgraph.callbacks.Callback.validation_frequency`).
+
+The trainer knows no callback class: it imports the protocol
+(:mod:`tgraph.callbacks.base`) only, and each callback declares its own scheduling
+(validation frequency, next batch action, order, the best model's monitor, the log keys
+it adds). The callbacks every run should have (history, NaN guard) come from
+:func:`tgraph.callbacks.default_callbacks`, passed in by the caller.
 
 Steps run several at a time (:meth:`tgraph.Model.train_steps`, one Python call for up
 to ~50 ms of steps); the events of each step follow, in order, with its own loss. A run
 of steps ends where validation is due, at the end of the epoch, and before any
 iteration at which an ``on_batch_end`` callback may stop training (see
-:func:`next_batch_action`), so the weights seen by every callback and the iteration
-training stops at are those of one step at a time. Only ``TerminateOnNaN`` is let
-run ahead: it stops at the right iteration, but the weights (already NaN) may have
-taken the rest of the run's steps.
+:meth:`tgraph.callbacks.Callback.next_batch_action`), so the weights seen by every
+callback and the iteration training stops at are those of one step at a time.
+Callbacks that only watch the losses (``TerminateOnNaN``, ``ProgressLogger``) let the
+steps run ahead: ``TerminateOnNaN`` stops at the right iteration, but the weights
+(already NaN) may have taken the rest of the call's steps.
+
+"The best model so far" is the trainer's :class:`tgraph.callbacks.base.BestModel`
+(``trainer.best_model``), updated before the callbacks see each validation (or epoch).
 """
 
-import math
 import time
 
 import numpy as np
 
-from tgraph.callbacks.base import Callback
-from tgraph.callbacks.early_stopping import TutorialPatience
-from tgraph.callbacks.logging import History, ProgressLogger, TerminateOnNaN
+from tgraph.callbacks.base import BestModel, Callback
+from tgraph.config import Training
 from tgraph.errors import ConfigError, DataError, ModelFileError
 from tgraph.optim.base import learning_rate_of
 
-__all__ = ["Trainer", "splits_of", "next_batch_action", "steps_per_call", "CALL_SECONDS"]
+__all__ = ["Trainer", "splits_of", "next_batch_action", "steps_per_call", "CALL_SECONDS",
+           "DEFAULT_BEST_MONITOR"]
 
 CALL_SECONDS = 0.05  # aim of one call of several steps: short enough for Ctrl-C and progress
 MAX_STEPS_PER_CALL = 256
+DEFAULT_BEST_MONITOR = ("valid_error", "min")
+# Keys of every epoch's logs besides the validation ones, in the order messages list them.
+EPOCH_KEYS = ("loss", "lr", "epoch", "iteration", "time_s", "samples_per_s")
 
 
 def splits_of(data):
@@ -61,20 +73,9 @@ def _steps_of(model, batch_size):
 
 
 def next_batch_action(callback, iteration):
-    """First iteration >= ``iteration`` whose ``on_batch_end`` may stop training or use
-    the weights; None if the callback only watches the losses.
-
-    A callback can say so itself with a ``next_batch_action(iteration)`` method; the
-    built-in ones are known; any other callback with ``on_batch_end`` may act at every
-    iteration (its steps then run one at a time).
-    """
-    if callable(getattr(callback, "next_batch_action", None)):
-        return callback.next_batch_action(iteration)
-    if isinstance(callback, (ProgressLogger, TerminateOnNaN)):
-        return None
-    if isinstance(callback, TutorialPatience):  # stops once patience <= iteration - 1
-        return max(iteration, math.ceil(callback.current_patience) + 1)
-    return iteration
+    """First iteration >= ``iteration`` at which ``callback``'s ``on_batch_end`` may act
+    (None: it only watches); see :meth:`tgraph.callbacks.Callback.next_batch_action`."""
+    return callback.next_batch_action(iteration)
 
 
 def steps_per_call(step_seconds):
@@ -99,29 +100,37 @@ class Trainer:
         batch_size: examples per minibatch; the last partial minibatch of an epoch is
             dropped, as in the tutorials.
         max_epochs: upper bound on the number of epochs.
-        callbacks: list of :class:`tgraph.callbacks.Callback`.
+        callbacks: list of :class:`tgraph.callbacks.Callback`, run in the order of their
+            ``order`` attribute; pass ``[*tgraph.callbacks.default_callbacks(), ...]``
+            for the history (``trainer.history``, what :meth:`fit` returns) and the NaN
+            guard.
         shuffle: reshuffle the training set at each epoch (seeded by ``seed``).
         seed: seed of the shuffling.
         validation_frequency: validate every this many minibatches (None: per epoch, or
             what a callback such as ``TutorialPatience`` asks for).
+
+    The settings are checked by :class:`tgraph.config.Training` (``trainer.training``).
+
+    Attributes:
+        history: the history callback, if one was given (it registers itself here).
+        best_model: the :class:`tgraph.callbacks.base.BestModel` of the run.
     """
 
     def __init__(self, model, *, batch_size=128, max_epochs=100, callbacks=(), shuffle=True,
                  seed=0, validation_frequency=None):
-        if not (isinstance(batch_size, int) and batch_size > 0):
-            raise ConfigError(f"`batch_size` (={batch_size!r}) must be a positive integer")
-        if not (isinstance(max_epochs, int) and max_epochs > 0):
-            raise ConfigError(f"`max_epochs` (={max_epochs!r}) must be a positive integer")
+        self.training = Training(batch_size=batch_size, max_epochs=max_epochs, shuffle=shuffle,
+                                 validation_frequency=validation_frequency)
         self.model, self.batch_size, self.max_epochs = model, batch_size, max_epochs
         self.shuffle, self.seed = shuffle, seed
-        self.history = History()
-        ordered = sorted(callbacks, key=lambda cb: bool(getattr(cb, "run_last", False)))
-        self.callbacks = [self.history, TerminateOnNaN(), *ordered]
+        self.history = None
+        self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
+        self.best_model = BestModel(*_best_monitor(self.callbacks))
         self.requested_frequency = validation_frequency
         self.epoch = self.iteration = 0
         self.stop_training, self.stop_reason, self.resumed = False, None, False
         self.elapsed = self.step_time = 0.0
         self.current_epoch = 0  # the epoch in progress (1-based)
+        self._splits = {}  # set by fit
         self._rng = np.random.default_rng(seed)
         self._per_call = 1  # steps per call; set from the measured step time
 
@@ -133,10 +142,65 @@ class Trainer:
             return {}
         return self.model.evaluate(*self._splits[split])
 
+    def has_split(self, split):
+        """True if the data has ``split`` (``"train"``, ``"valid"`` or ``"test"``)."""
+        return split in self._splits
+
     @property
     def n_batches(self):
         """Minibatches per epoch."""
         return self._n_batches
+
+    def log_keys(self, when="epoch"):
+        """The keys this run's logs will have.
+
+        Args:
+            when: ``"validation"`` (the logs of ``on_validation_end``) or ``"epoch"``
+                (those of ``on_epoch_end``, which include the last validation's).
+
+        Returns:
+            Tuple of keys: the validation keys first (``valid_error`` for a loss on
+            labels, ``valid_loss``, keys callbacks add), then for ``"epoch"`` the
+            loss, learning rate, counters and timings, and keys callbacks add.
+        """
+        validation = []
+        if self.has_split("valid"):
+            validation = [*(("valid_error",) if self._has_labels() else ()), "valid_loss"]
+            validation += [k for cb in self.callbacks for k in cb.log_keys().get("validation", ())]
+        if when == "validation":
+            return tuple(dict.fromkeys(validation))
+        added = [k for cb in self.callbacks for k in cb.log_keys().get("epoch", ())]
+        return tuple(dict.fromkeys([*validation, *EPOCH_KEYS, *added]))
+
+    def check_monitor(self, owner, key, when="epoch"):
+        """Raise a :class:`ConfigError` unless ``key`` will be in this run's ``when`` logs.
+
+        Callbacks with a ``monitor`` call this in ``on_train_begin``, so that a misspelt
+        key fails at once instead of never acting.
+
+        Args:
+            owner: the callback, named in the message.
+            key: the monitored log key.
+            when: ``"epoch"`` or ``"validation"`` (see :meth:`log_keys`).
+        """
+        available = self.log_keys(when)
+        if key not in available:
+            raise ConfigError(self._monitor_message(type(owner).__name__, key, when, available))
+
+    def _monitor_message(self, owner, key, when, available):
+        text = (f"{owner}: monitor {key!r} is not a key of this run's {when} logs; "
+                f"available: {', '.join(available)}")
+        if key.startswith("valid_") and not self.has_split("valid"):
+            return text + "; valid_* keys need a validation split, and the data has none"
+        if key == "valid_error":
+            return text + "; valid_error needs a loss on class labels (e.g. 'nll')"
+        if key in self.log_keys("epoch"):
+            return text + f"; {key} is in the epoch logs only"
+        return text
+
+    def _has_labels(self):
+        loss = getattr(self.model, "loss", None)
+        return getattr(loss, "target", "labels") == "labels"
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -149,7 +213,7 @@ class Trainer:
                 to continue from; the model's weights must already be restored.
 
         Returns:
-            The :class:`tgraph.callbacks.History`.
+            ``trainer.history`` (None without a history callback).
         """
         self._prepare(data)
         if resume is not None:
@@ -176,12 +240,13 @@ class Trainer:
         self._steps = _steps_of(self.model, self.batch_size)
         self.validation_frequency = self._frequency()
         self._batch_callbacks = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
+        self._best_at_validation = self.best_model.monitor in self.log_keys("validation")
 
     def _frequency(self):
         if self.requested_frequency:
             return int(self.requested_frequency)
-        asked = [cb.validation_frequency(self._n_batches) for cb in self.callbacks
-                 if hasattr(cb, "validation_frequency") and callable(cb.validation_frequency)]
+        asked = [f for f in (cb.validation_frequency(self._n_batches) for cb in self.callbacks)
+                 if f is not None]
         return min(asked) if asked else self._n_batches
 
     def _call(self, hook, *args):
@@ -198,7 +263,7 @@ class Trainer:
         it, freq = self.iteration, self.validation_frequency
         count = min(self._n_batches - batch, freq - it % freq, self._per_call)
         for cb in self._batch_callbacks:
-            act = next_batch_action(cb, it + 1)
+            act = cb.next_batch_action(it + 1)
             if act is not None:
                 count = min(count, max(1, act - it))
         return count
@@ -236,6 +301,8 @@ class Trainer:
         logs = {"epoch": epoch, "iteration": self.iteration, "loss": float(np.mean(losses)),
                 "lr": learning_rate_of(self.model.optimizer), **last_valid,
                 "time_s": duration, "samples_per_s": len(losses) * self.batch_size / duration}
+        if not self._best_at_validation:
+            self.best_model.observe(logs, self.model, epoch, self.iteration)
         self._call("on_epoch_end", epoch, logs)
 
     def _validate(self):
@@ -245,6 +312,8 @@ class Trainer:
         logs = {"valid_loss": result["loss"]}
         if "error" in result:
             logs["valid_error"] = result["error"]
+        if self._best_at_validation:
+            self.best_model.observe(logs, self.model, self.current_epoch, self.iteration)
         self._call("on_validation_end", self.iteration, logs)
         return logs
 
@@ -265,8 +334,9 @@ class Trainer:
             "step_time_s": self.step_time, "stop_training": self.stop_training,
             "stop_reason": self.stop_reason,
             "batch_size": self.batch_size, "shuffle_rng": self._rng.bit_generator.state,
-            "model": self.model.get_state(),
-            "callbacks": {k: cb.state_dict() for k, cb in zip(self._callback_keys(), self.callbacks)},
+            "model": self.model.get_state(), "best_model": self.best_model.state_dict(),
+            "callbacks": {k: cb.state_dict()
+                          for k, cb in zip(self._callback_keys(), self.callbacks)},
         }
 
     def _restore(self, state):
@@ -280,8 +350,24 @@ class Trainer:
         self.stop_training, self.stop_reason = state["stop_training"], state["stop_reason"]
         self._rng.bit_generator.state = state["shuffle_rng"]
         self.model.set_state(state["model"])
+        if state.get("best_model") is not None:  # absent in older checkpoints
+            self.best_model.load_state_dict(state["best_model"])
         saved = state["callbacks"]
         for key, cb in zip(self._callback_keys(), self.callbacks):
             if key in saved:
                 cb.load_state_dict(saved[key])
         self.resumed = True
+
+
+def _best_monitor(callbacks):
+    """The ``(key, mode)`` the callbacks want the best model chosen on (they must agree)."""
+    asked = {}
+    for cb in callbacks:
+        wish = cb.best_model_monitor()
+        if wish is not None:
+            asked.setdefault(tuple(wish), type(cb).__name__)
+    if len(asked) > 1:
+        choices = ", ".join(f"{name} on {key} ({mode})" for (key, mode), name in asked.items())
+        raise ConfigError(f"the callbacks choose the best model on different values: {choices}; "
+                          "give them the same monitor and mode, or set restore_best=False")
+    return next(iter(asked), DEFAULT_BEST_MONITOR)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from support.fake_model import ScriptedModel, data
 
-from tgraph.callbacks import EarlyStopping, TutorialPatience
+from tgraph.callbacks import EarlyStopping, TutorialPatience, default_callbacks
 from tgraph.errors import ConfigError
 from tgraph.trainer import Trainer
 
@@ -58,7 +58,8 @@ def test_tutorial_patience_stops_at_the_tutorials_iteration(name, n_batches, pat
 def test_tutorial_patience_tests_at_each_new_best_and_restores_best_weights():
     model = ScriptedModel([0.5, 0.4, 0.45, 0.3, 0.6, 0.7, 0.8, 0.9] + [0.9] * 50, test_error=0.25)
     stopper = TutorialPatience(patience=40)  # validation every 10 minibatches
-    trainer = Trainer(model, batch_size=1, max_epochs=50, callbacks=[stopper], shuffle=False)
+    trainer = Trainer(model, batch_size=1, max_epochs=50, callbacks=[*default_callbacks(), stopper],
+                      shuffle=False)
     history = trainer.fit(data(10))
     assert model.evaluations[:7] == ["valid", "test", "valid", "test", "valid", "valid", "test"]
     assert trainer.iteration == 79  # patience max(38, 39 * 2) = 78 <= iter 78

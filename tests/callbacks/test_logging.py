@@ -12,7 +12,7 @@ from support.fake_model import ScriptedModel, data
 import tgraph
 from tgraph import layers as L
 from tgraph import optim
-from tgraph.callbacks import CSVLogger, JSONLinesLogger, ProgressLogger
+from tgraph.callbacks import CSVLogger, JSONLinesLogger, ProgressLogger, default_callbacks
 from tgraph.errors import DataError, TrainingError
 from tgraph.trainer import Trainer
 
@@ -21,7 +21,7 @@ VALID = [0.5, 0.4, 0.45, 0.3]
 
 def fit(callbacks, valid_errors=VALID, epochs=4, n_train=3, **kwargs):
     trainer = Trainer(ScriptedModel(list(valid_errors)), batch_size=1, max_epochs=epochs,
-                      callbacks=callbacks, shuffle=False, **kwargs)
+                      callbacks=[*default_callbacks(), *callbacks], shuffle=False, **kwargs)
     trainer.fit(data(n_train))
     return trainer
 
@@ -74,7 +74,8 @@ def test_resumed_run_appends_under_the_same_header(tmp_path):
     first = fit([CSVLogger(paths[0]), JSONLinesLogger(paths[1])], valid_errors=VALID[:2], epochs=2)
     state = first.checkpoint_state()
     second = Trainer(ScriptedModel(VALID[2:]), batch_size=1, max_epochs=4, shuffle=False,
-                     callbacks=[CSVLogger(paths[0]), JSONLinesLogger(paths[1])])
+                     callbacks=[*default_callbacks(), CSVLogger(paths[0]),
+                                JSONLinesLogger(paths[1])])
     second.fit(data(3), resume=state)
     text = paths[0].read_text()
     assert text.count("epoch,iteration") == 1
@@ -136,7 +137,7 @@ class Diverging(ScriptedModel):
 def test_nan_or_inf_loss_stops_with_epoch_and_batch(value, tmp_path):
     log = tmp_path / "log.csv"
     trainer = Trainer(Diverging(at=8, value=value), batch_size=1, max_epochs=5, shuffle=False,
-                      callbacks=[CSVLogger(log)])
+                      callbacks=[*default_callbacks(), CSVLogger(log)])
     with pytest.raises(TrainingError) as err:
         trainer.fit(data(5))  # 5 minibatches per epoch: step 8 is epoch 2, batch 2
     assert str(err.value) == (
@@ -156,3 +157,24 @@ def test_nan_in_the_data_is_rejected_before_training():
                                         r"the first in example 5;"):
         trainer.fit({"train": (x, np.zeros(10, np.int32))})
     assert trainer.iteration == 0
+
+
+def test_resume_drops_records_of_epochs_after_the_checkpoint(tmp_path):
+    """A process killed between logging epoch 3 and checkpointing it: the resumed run
+    (from epoch 2) logs epoch 3 again, once, and a torn last line is gone."""
+    paths = tmp_path / "log.csv", tmp_path / "log.jsonl"
+    first = fit([CSVLogger(paths[0]), JSONLinesLogger(paths[1])], valid_errors=VALID[:2], epochs=2)
+    state = first.checkpoint_state()
+    fit([CSVLogger(paths[0]), JSONLinesLogger(paths[1])], valid_errors=VALID[:3], epochs=3)
+    with open(paths[0], "a", encoding="utf-8") as f:
+        f.write("4,12,0.1")  # torn: killed in the middle of a row
+    with open(paths[1], "a", encoding="utf-8") as f:
+        f.write('{"epoch": 4, "iter')
+    # the files now hold epochs 1-3 of the second run (+ torn lines), the checkpoint epoch 2
+    second = Trainer(ScriptedModel(VALID[2:]), batch_size=1, max_epochs=4, shuffle=False,
+                     callbacks=[*default_callbacks(), CSVLogger(paths[0]),
+                                JSONLinesLogger(paths[1])])
+    second.fit(data(3), resume=state)
+    assert [(int(r["epoch"]), float(r["valid_error"])) for r in read_csv(paths[0])] == \
+        list(zip([1, 2, 3, 4], VALID))
+    assert [json.loads(line)["epoch"] for line in paths[1].read_text().splitlines()] == [1, 2, 3, 4]

@@ -7,14 +7,15 @@ from support.fake_model import ScriptedModel, data
 import tgraph
 from tgraph import layers as L
 from tgraph import optim
-from tgraph.callbacks import ExponentialDecay, ReduceLROnPlateau, StepDecay
+from tgraph.callbacks import ExponentialDecay, ReduceLROnPlateau, StepDecay, default_callbacks
 from tgraph.errors import ConfigError
 from tgraph.trainer import Trainer
 
 
 def lr_per_epoch(schedule, valid_errors=None, epochs=5):
     model = ScriptedModel(valid_errors or [0.5] * epochs)  # its optimizer: SGD(lr=0.1)
-    trainer = Trainer(model, batch_size=1, max_epochs=epochs, callbacks=[schedule],
+    trainer = Trainer(model, batch_size=1, max_epochs=epochs,
+                      callbacks=[*default_callbacks(), schedule],
                       shuffle=False)
     trainer.fit(data(2))
     return trainer.history.column("lr"), optim.learning_rate_of(model.optimizer)

@@ -26,4 +26,13 @@ __all__ = [
     "StepDecay",
     "ExponentialDecay",
     "ReduceLROnPlateau",
+    "default_callbacks",
 ]
+
+
+def default_callbacks():
+    """The callbacks every run should have: a :class:`History` and a :class:`TerminateOnNaN`.
+
+    ``Trainer`` adds none itself: ``Trainer(model, callbacks=[*default_callbacks(), ...])``.
+    """
+    return [History(), TerminateOnNaN()]

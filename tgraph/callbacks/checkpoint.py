@@ -1,77 +1,86 @@
 """Best and last checkpoints, written atomically."""
 
-import math
 import os
 
-from tgraph.callbacks.base import Callback, Monitor
+from tgraph.callbacks.base import Callback
+from tgraph.runfiles import RunFiles
 
 __all__ = ["ModelCheckpoint"]
 
 
 class ModelCheckpoint(Callback):
-    """Saves the best model (on the monitored value) and a last checkpoint for resuming.
+    """Saves the run's best model and a last checkpoint for resuming.
 
-    ``best.tgraph`` is a plain model file written whenever the monitored validation
-    value improves; ``last.tgraph`` holds the weights and the complete training state
-    (optimizer state, learning rate, random streams, counters, callback states) and is
+    ``best.tgraph`` is a plain model file written whenever the run's best model
+    (``trainer.best_model``, see :class:`tgraph.callbacks.base.BestModel`) improves;
+    ``last.tgraph`` holds the weights and the complete training state (optimizer state,
+    learning rate, random streams, counters, best model, callback states) and is
     written at the end of every epoch, so ``tgraph train --resume DIR`` continues
     exactly where training stopped. Both are written atomically. This callback runs
-    after the others, so the states it saves are up to date.
+    after the others (``order`` 100), so the states it saves are up to date.
 
     Args:
         directory: where the files go (created if missing).
-        monitor: validation log key deciding the best model.
-        mode: ``"min"`` or ``"max"``.
+        monitor: the log key the run's best model is chosen on; None (default): as
+            the other callbacks ask, else ``valid_error``.
+        mode: ``"min"`` or ``"max"``, with ``monitor``.
         save_best: write ``best.tgraph``.
         save_last: write ``last.tgraph``.
         meta: extra JSON-able metadata stored in both files.
     """
 
-    run_last = True
-    BEST, LAST = "best.tgraph", "last.tgraph"
+    order = 100
 
-    def __init__(self, directory, monitor="valid_error", mode="min", save_best=True,
-                 save_last=True, meta=None):
+    def __init__(self, directory, monitor=None, mode="min", save_best=True, save_last=True,
+                 meta=None):
         self.directory = os.fspath(directory)
-        self.tracker = Monitor(monitor, mode)
+        self.monitor, self.mode = monitor, mode
         self.save_best, self.save_last, self.meta = save_best, save_last, dict(meta or {})
-        self.best_epoch = self.best_iteration = None
-        self.best_path = os.path.join(self.directory, self.BEST)
-        self.last_path = os.path.join(self.directory, self.LAST)
+        files = RunFiles(self.directory)
+        self.best_path, self.last_path = files.best, files.last
+        self._written = None  # the iteration of the best model in best.tgraph
+
+    def best_model_monitor(self):
+        return None if self.monitor is None else (self.monitor, self.mode)
+
+    @property
+    def best_epoch(self):
+        """Epoch of the best model (None before one)."""
+        return self.trainer.best_model.epoch
+
+    @property
+    def best_iteration(self):
+        """Iteration of the best model (None before one)."""
+        return self.trainer.best_model.iteration
 
     def on_train_begin(self, logs=None):
+        if self.monitor is not None:
+            self.trainer.check_monitor(self, self.monitor, "epoch")
         os.makedirs(self.directory, exist_ok=True)
-        if not self.trainer.resumed:
-            self.tracker.reset()
+        self._written = self.trainer.best_model.iteration
 
     def _meta(self, **extra):
         t = self.trainer
         return {**self.meta, "epoch": t.epoch, "iteration": t.iteration, **extra}
 
-    def on_validation_end(self, iteration, logs=None):
+    def _save_best_if_new(self):
         from tgraph.modelfile import save_model
 
-        value = self.tracker.value(logs)
-        if not self.save_best or value is None or math.isnan(value):
+        best = self.trainer.best_model
+        if not self.save_best or best.iteration is None or best.iteration == self._written:
             return
-        if self.tracker.improves(value):
-            self.tracker.best = value
-            self.best_epoch, self.best_iteration = self.trainer.current_epoch, iteration
-            save_model(self.trainer.model, self.best_path,
-                       meta=self._meta(**{self.tracker.monitor: value, "best_epoch": self.best_epoch,
-                                          "best_iteration": iteration}))
+        save_model(self.trainer.model, self.best_path,
+                   meta=self._meta(**{best.monitor: best.value, "best_epoch": best.epoch,
+                                      "best_iteration": best.iteration}))
+        self._written = best.iteration
+
+    def on_validation_end(self, iteration, logs=None):
+        self._save_best_if_new()  # the model holds the best weights right now
 
     def on_epoch_end(self, epoch, logs=None):
         from tgraph.modelfile import save_model
 
+        self._save_best_if_new()  # a best model chosen on an epoch key
         if self.save_last:
             save_model(self.trainer.model, self.last_path, meta=self._meta(),
                        training=self.trainer.checkpoint_state())
-
-    def state_dict(self):
-        return {"best": self.tracker.best, "best_epoch": self.best_epoch,
-                "best_iteration": self.best_iteration}
-
-    def load_state_dict(self, state):
-        self.tracker.best = state["best"]
-        self.best_epoch, self.best_iteration = state["best_epoch"], state["best_iteration"]

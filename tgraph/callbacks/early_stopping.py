@@ -11,16 +11,19 @@ from tgraph.errors import ConfigError
 __all__ = ["TutorialPatience", "EarlyStopping"]
 
 
-class _BestWeights:
-    """Keeps a copy of the best weights and puts them back at the end."""
+class _RestoresBest:
+    """Puts the run's best model (``trainer.best_model``) back at the end of training.
 
-    def _remember(self):
-        if self.restore_best:
-            self.best_weights = self.trainer.model.get_weights()
+    With ``restore_best`` the callback asks for the best model to be chosen on its own
+    monitor and mode (:meth:`best_model_monitor`); it keeps no weights itself.
+    """
+
+    def best_model_monitor(self):
+        return (self.monitor, self.mode) if self.restore_best else None
 
     def _restore(self):
-        if self.restore_best and self.best_weights is not None:
-            self.trainer.model.set_weights(self.best_weights)
+        if self.restore_best:
+            self.trainer.best_model.restore(self.trainer.model)
 
 
 def _positive_int(instance, attribute, value):
@@ -36,7 +39,7 @@ def _threshold(instance, attribute, value):
 
 
 @attrs.define(eq=False)
-class TutorialPatience(_BestWeights, Callback):
+class TutorialPatience(_RestoresBest, Callback):
     """Early stopping exactly as in the deeplearning.net tutorials (``logistic_sgd.py``).
 
     Patience is counted in minibatch iterations. The validation error is computed every
@@ -52,9 +55,15 @@ class TutorialPatience(_BestWeights, Callback):
         patience_increase: factor applied to ``iter`` on a significant improvement (2).
         improvement_threshold: relative improvement considered significant (0.995).
         monitor: the validation quantity (``"valid_error"``, as the tutorials).
-        restore_best: put the best-validation weights back when training ends.
+        restore_best: put the best-validation weights back when training ends (the
+            run's best model, chosen on ``monitor``).
         test_at_best: evaluate the test split at each new best.
+
+    It asks for validation every ``min(n_train_batches, patience // 2)`` minibatches
+    and for one step at a time only near the iteration where patience may run out.
     """
+
+    mode = "min"  # the tutorials minimise the validation error
 
     patience: int = attrs.field(default=5000, validator=_positive_int)
     patience_increase: float = 2
@@ -66,31 +75,37 @@ class TutorialPatience(_BestWeights, Callback):
     best: float = attrs.field(init=False)
     best_iter: int | None = attrs.field(init=False)
     test_error: float | None = attrs.field(init=False)
-    best_weights: dict | None = attrs.field(init=False)
 
     def __attrs_post_init__(self):
         self._reset()
 
     def _reset(self):
         self.current_patience, self.best = self.patience, np.inf
-        self.best_iter = self.test_error = self.best_weights = None
+        self.best_iter = self.test_error = None
 
     def validation_frequency(self, n_train_batches):
         """The tutorials' ``min(n_train_batches, patience // 2)`` (at least 1)."""
         return max(1, min(n_train_batches, self.patience // 2))
 
+    def next_batch_action(self, iteration):
+        """Training stops once ``patience <= iteration - 1``: not before that iteration."""
+        return max(iteration, math.ceil(self.current_patience) + 1)
+
+    def log_keys(self):
+        return {"validation": ("test_error",)} if self.test_at_best else {}
+
     def on_train_begin(self, logs=None):
+        self.trainer.check_monitor(self, self.monitor, "validation")
         if not self.trainer.resumed:
             self._reset()
 
     def on_validation_end(self, iteration, logs=None):
-        value = logs[self.monitor]
+        value = logs.get(self.monitor)
         it = iteration - 1  # the tutorials' 0-based ``iter``
-        if value < self.best:
+        if value is not None and value < self.best:
             if value < self.best * self.improvement_threshold:
                 self.current_patience = max(self.current_patience, it * self.patience_increase)
             self.best, self.best_iter = value, iteration
-            self._remember()
             if self.test_at_best:
                 self.test_error = self.trainer.evaluate("test").get("error")
                 logs["test_error"] = self.test_error
@@ -106,12 +121,11 @@ class TutorialPatience(_BestWeights, Callback):
 
     def state_dict(self):
         return {"patience": self.current_patience, "best": self.best, "best_iter": self.best_iter,
-                "test_error": self.test_error, "best_weights": self.best_weights}
+                "test_error": self.test_error}
 
     def load_state_dict(self, state):
         self.current_patience, self.best = state["patience"], state["best"]
         self.best_iter, self.test_error = state["best_iter"], state["test_error"]
-        self.best_weights = state["best_weights"]
 
 
 def _non_negative_int(instance, attribute, value):
@@ -121,7 +135,7 @@ def _non_negative_int(instance, attribute, value):
 
 
 @attrs.define(eq=False)
-class EarlyStopping(_BestWeights, Callback):
+class EarlyStopping(_RestoresBest, Callback):
     """Stop when a monitored value has not improved for ``patience`` epochs (Keras, Lightning).
 
     The value is read from the epoch logs (after that epoch's validation).
@@ -129,9 +143,11 @@ class EarlyStopping(_BestWeights, Callback):
     Attributes:
         monitor: log key, default ``"valid_error"``.
         patience: epochs without improvement before stopping.
-        min_delta: smallest change counted as an improvement.
+        min_delta: smallest change counted as an improvement (for patience; the best
+            model is the best value, see :class:`tgraph.callbacks.base.BestModel`).
         mode: ``"min"`` or ``"max"``.
-        restore_best: put the best weights back when training ends.
+        restore_best: put the run's best model (chosen on ``monitor`` and ``mode``)
+            back when training ends.
     """
 
     monitor: str = "valid_error"
@@ -142,7 +158,6 @@ class EarlyStopping(_BestWeights, Callback):
     tracker: Monitor = attrs.field(init=False)
     wait: int = attrs.field(init=False)
     best_epoch: int | None = attrs.field(init=False)
-    best_weights: dict | None = attrs.field(init=False)
 
     def __attrs_post_init__(self):
         self.tracker = Monitor(self.monitor, self.mode, self.min_delta)
@@ -150,9 +165,10 @@ class EarlyStopping(_BestWeights, Callback):
 
     def _reset(self):
         self.tracker.reset()
-        self.wait, self.best_epoch, self.best_weights = 0, None, None
+        self.wait, self.best_epoch = 0, None
 
     def on_train_begin(self, logs=None):
+        self.trainer.check_monitor(self, self.monitor, "epoch")
         if not self.trainer.resumed:
             self._reset()
 
@@ -162,7 +178,6 @@ class EarlyStopping(_BestWeights, Callback):
             return
         if self.tracker.improves(value):
             self.tracker.best, self.best_epoch, self.wait = value, epoch, 0
-            self._remember()
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -174,9 +189,8 @@ class EarlyStopping(_BestWeights, Callback):
         self._restore()
 
     def state_dict(self):
-        return {"best": self.tracker.best, "wait": self.wait, "best_epoch": self.best_epoch,
-                "best_weights": self.best_weights}
+        return {"best": self.tracker.best, "wait": self.wait, "best_epoch": self.best_epoch}
 
     def load_state_dict(self, state):
         self.tracker.best, self.wait = state["best"], state["wait"]
-        self.best_epoch, self.best_weights = state["best_epoch"], state["best_weights"]
+        self.best_epoch = state["best_epoch"]

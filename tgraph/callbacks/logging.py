@@ -7,6 +7,7 @@ import sys
 
 from tgraph.callbacks.base import Callback
 from tgraph.errors import TrainingError
+from tgraph.fileio import atomic_write
 from tgraph.optim.base import learning_rate_of
 
 __all__ = ["History", "CSVLogger", "CSV_COLUMNS", "JSONLinesLogger", "ProgressLogger",
@@ -16,11 +17,18 @@ __all__ = ["History", "CSVLogger", "CSV_COLUMNS", "JSONLinesLogger", "ProgressLo
 class History(Callback):
     """Keeps every epoch's logs in memory: ``history.epochs`` is a list of dicts.
 
-    The trainer always attaches one; ``Trainer.fit`` returns it.
+    One of :func:`tgraph.callbacks.default_callbacks`; it registers itself as
+    ``trainer.history``, which ``Trainer.fit`` returns. Runs first (``order`` -20).
     """
+
+    order = -20
 
     def __init__(self):
         self.epochs = []
+
+    def set_trainer(self, trainer):
+        super().set_trainer(trainer)
+        trainer.history = self
 
     def on_train_begin(self, logs=None):
         if not self.trainer.resumed:
@@ -41,15 +49,37 @@ class History(Callback):
 
 
 class _FileLogger(Callback):
-    """Appends one record per epoch to ``path`` (kept on resume)."""
+    """Appends one record (line) per epoch to ``path`` (kept on resume).
+
+    On resume, records of epochs after the checkpoint's are dropped first: a process
+    killed after logging an epoch but before checkpointing it leaves one record too many
+    (or a torn last line), which the resumed run writes again.
+    """
 
     def __init__(self, path):
         self.path = path
         self._file = None
 
     def on_train_begin(self, logs=None):
+        if self.trainer.resumed:
+            self._drop_records_after(self.trainer.epoch)
         mode = "a" if self.trainer.resumed else "w"
         self._file = open(self.path, mode, newline="", encoding="utf-8")
+
+    def _drop_records_after(self, epoch):
+        try:
+            with open(self.path, newline="", encoding="utf-8") as f:
+                lines = f.read().splitlines(keepends=True)
+        except FileNotFoundError:
+            return
+        kept = self._kept_lines([line for line in lines if line.endswith("\n")], epoch)
+        if kept != lines:
+            with atomic_write(self.path, "w") as f:
+                f.writelines(kept)
+
+    def _kept_lines(self, lines, epoch):
+        """The complete ``lines`` of the file to keep after a resume at ``epoch``."""
+        raise NotImplementedError
 
     def on_train_end(self, logs=None):
         if self._file is not None:
@@ -88,6 +118,17 @@ class CSVLogger(_FileLogger):
         return csv.DictWriter(self._file, fieldnames=fieldnames, extrasaction="ignore",
                               restval="")
 
+    def _kept_lines(self, lines, epoch):
+        if not lines:
+            return lines
+        header = next(csv.reader(lines[:1]))
+        if "epoch" not in header:
+            return lines
+        rows = list(csv.reader(lines[1:]))
+        return lines[:1] + [line for line, row in zip(lines[1:], rows)
+                            if len(row) == len(header) and _epoch_of(row[header.index("epoch")])
+                            <= epoch]
+
     def on_epoch_end(self, epoch, logs=None):
         if self._writer is None:
             self._writer = self._make_writer([*logs, *(k for k in CSV_COLUMNS if k not in logs)])
@@ -99,9 +140,28 @@ class CSVLogger(_FileLogger):
 class JSONLinesLogger(_FileLogger):
     """One JSON object per epoch (``log.jsonl``)."""
 
+    def _kept_lines(self, lines, epoch):
+        kept = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and _epoch_of(record.get("epoch")) <= epoch:
+                kept.append(line)
+        return kept
+
     def on_epoch_end(self, epoch, logs=None):
         self._file.write(json.dumps(logs, default=float) + "\n")
         self._file.flush()
+
+
+def _epoch_of(value):
+    """The epoch number of a logged record; infinity if it has none (dropped on resume)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return math.inf
 
 
 def _fmt(key, value):
@@ -141,6 +201,9 @@ class ProgressLogger(Callback):
             return False
         return True
 
+    def next_batch_action(self, iteration):
+        return None  # it only counts minibatches
+
     def on_epoch_begin(self, epoch, logs=None):
         if self._use_bar():
             from tqdm import tqdm
@@ -165,8 +228,15 @@ class TerminateOnNaN(Callback):
     """Stops training with a :class:`TrainingError` when the loss is NaN or infinite.
 
     The message names the epoch (1-based), the minibatch within it (0-based) and the
-    iteration, and gives the current learning rate.
+    iteration, and gives the current learning rate. One of
+    :func:`tgraph.callbacks.default_callbacks`; runs before the others (``order`` -10).
+    It only watches the losses, so the trainer runs steps ahead of it.
     """
+
+    order = -10
+
+    def next_batch_action(self, iteration):
+        return None
 
     def on_batch_end(self, iteration, logs=None):
         loss = logs["loss"]

@@ -92,6 +92,7 @@ class ReduceLROnPlateau(Callback):
         self.tracker = Monitor(self.monitor, self.mode, self.min_delta)
 
     def on_train_begin(self, logs=None):
+        self.trainer.check_monitor(self, self.monitor, "epoch")
         if not self.trainer.resumed:
             self.tracker.reset()
             self.wait, self.cooling = 0, 0

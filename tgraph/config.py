@@ -1,0 +1,116 @@
+"""Configuration: how to train (:class:`Training`) and what model to build (:class:`ModelConfig`).
+
+:class:`ModelConfig` is the one list of a model's arguments: :func:`build_model` makes a
+:class:`tgraph.Model` from it, :func:`config_of` reads it back from a model, and model
+files store it (:mod:`tgraph.modelfile`). A spec file sets the same names at module
+level (``model``, ``loss``, ``optimizer``, ``regularization``, ``seed``, ``dtype``,
+``legacy_init``; see :class:`tgraph.experiment.Experiment`).
+"""
+
+import attrs
+
+from tgraph.errors import ConfigError
+from tgraph.layers.base import positive_int
+from tgraph.optim.base import get_optimizer
+from tgraph.optim.optimizers import SGD
+from tgraph.optim.regularizers import Regularization
+
+__all__ = ["Training", "ModelConfig", "build_model", "config_of", "DTYPES"]
+
+DTYPES = ("float32", "float64")
+
+
+def optional_positive_int(instance, attribute, value):
+    """attrs validator: None or an int > 0."""
+    if value is not None:
+        positive_int(instance, attribute, value)
+
+
+def boolean(instance, attribute, value):
+    """attrs validator: True or False."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"`{attribute.name}` (={value!r}) must be True or False")
+
+
+def float_dtype(instance, attribute, value):
+    """attrs validator: a float dtype name tgraph computes in."""
+    if value not in DTYPES:
+        raise ConfigError(f"`{attribute.name}` (={value!r}) must be one of "
+                          f"{', '.join(map(repr, DTYPES))}")
+
+
+def _regularization(value):
+    return Regularization() if value is None else value
+
+
+@attrs.frozen
+class Training:
+    """How to train: minibatches, epochs, shuffling, validation schedule.
+
+    The one place these settings are checked: :class:`tgraph.trainer.Trainer` builds
+    one from its arguments.
+
+    Attributes:
+        batch_size: examples per minibatch.
+        max_epochs: upper bound on epochs.
+        shuffle: reshuffle the training set every epoch (the tutorials did not).
+        validation_frequency: validate every N minibatches (None: once per epoch, or
+            what a callback such as ``TutorialPatience`` asks for).
+    """
+
+    batch_size: int = attrs.field(default=128, validator=positive_int)
+    max_epochs: int = attrs.field(default=100, validator=positive_int)
+    shuffle: bool = True
+    validation_frequency: int | None = attrs.field(default=None,
+                                                   validator=optional_positive_int)
+
+
+@attrs.frozen
+class ModelConfig:
+    """Everything :class:`tgraph.Model` is built from.
+
+    Attributes:
+        layers: tuple of layer specs starting with ``Input``.
+        loss: loss name (``"nll"`` for classifiers) or a loss object.
+        optimizer: optimizer object, class or registered name (turned into an object).
+        regularization: model-wide L1/L2.
+        seed: seed of the weights and dropout streams.
+        dtype: ``"float32"`` or ``"float64"``.
+        legacy_init: draw the initial weights from ``numpy.random.RandomState(seed)``
+            as the Theano tutorials did (see :func:`tgraph.network.build`).
+    """
+
+    layers: tuple = attrs.field(converter=tuple)
+    loss: object = "nll"
+    optimizer: object = attrs.field(factory=SGD, converter=get_optimizer)
+    regularization: Regularization = attrs.field(factory=Regularization,
+                                                 converter=_regularization)
+    seed: int = 1234
+    dtype: str = attrs.field(default="float32", validator=float_dtype)
+    legacy_init: bool = attrs.field(default=False, validator=boolean)
+
+
+def build_model(config, mode=None):
+    """A freshly initialised :class:`tgraph.Model` from a :class:`ModelConfig`.
+
+    The model gets its own copy of an attrs optimizer (fresh learning rate and state),
+    so that building twice never shares optimizer state between models.
+
+    Args:
+        config: the :class:`ModelConfig`.
+        mode: PyTensor mode name (see :mod:`tgraph.backend`).
+    """
+    from tgraph.model import Model
+
+    kwargs = {f.name: getattr(config, f.name) for f in attrs.fields(ModelConfig)}
+    if attrs.has(type(kwargs["optimizer"])):
+        kwargs["optimizer"] = attrs.evolve(kwargs["optimizer"])
+    kwargs["layers"] = list(kwargs["layers"])
+    return Model(**kwargs, mode=mode)
+
+
+def config_of(model):
+    """The :class:`ModelConfig` a :class:`tgraph.Model` was built from."""
+    return ModelConfig(layers=model.layers, loss=model.loss.name, optimizer=model.optimizer,
+                       regularization=model.regularization, seed=model.network.seed,
+                       dtype=model.dtype, legacy_init=model.network.legacy_init)
