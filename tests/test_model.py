@@ -147,18 +147,14 @@ def test_non_finite_regression_targets_are_rejected():
         model.check_data(np.zeros((4, 3)), y)
 
 
-def test_rmsprop_dropout_step_computes_each_product_once(mnist):
+def test_rmsprop_dropout_step_computes_each_product_once(dropout_mlp, mnist):
     # 3 forward products, 3 weight gradients, 2 input gradients: PyTensor's own rewrite
     # would add a Dot22Scalar per weight (lr * g besides g ** 2), 11 in all.
     from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm
 
-    model = tgraph.Model([L.Input((784,)), L.Dropout(0.2),
-                          L.Dense(40, activation="relu", use_bias=False), L.Dropout(0.5),
-                          L.Dense(30, activation="relu", use_bias=False),
-                          L.Dense(10, activation="softmax", use_bias=False)],
-                         optimizer=optim.RMSprop(learning_rate=0.001))
+    model = dropout_mlp(optim.RMSprop(learning_rate=0.003), seed=1234, batch_size=20)
     model.set_train_data(*mnist["train"])
-    fn = model.train_function(128)
+    fn = model.train_function(20)
     products = [n for n in fn.maker.fgraph.apply_nodes
                 if isinstance(n.op, (Dot22, Dot22Scalar, Gemm))]
     assert len(products) == 8

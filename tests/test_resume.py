@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-import tgraph
-from tgraph import layers as L
 from tgraph import optim
 from tgraph.callbacks import (
     Callback,
@@ -14,17 +12,9 @@ from tgraph.callbacks import (
     default_callbacks,
 )
 from tgraph.modelfile import read_model_file
-from tgraph.init import Normal
 from tgraph.trainer import Trainer
 
 EPOCHS = 5
-
-
-def make_model():
-    return tgraph.Model([L.Input((784,)), L.Dropout(0.2),
-                         L.Dense(40, activation="relu", init=Normal(std=0.05)), L.Dropout(0.5),
-                         L.Dense(10, activation="softmax")],
-                        optimizer=optim.Adam(learning_rate=0.003), seed=21)
 
 
 class Interrupt(Callback):
@@ -44,8 +34,9 @@ def callbacks(out):
             ModelCheckpoint(out)]
 
 
-def run(data, out, extra=(), resume=None):
-    model = make_model()
+def run(dropout_mlp, data, out, extra=(), resume=None):
+    """Trains the session's dropout MLP; returns its final weights (a copy) and the trainer."""
+    model = dropout_mlp(optim.Adam(learning_rate=0.003), seed=21, batch_size=100)
     trainer = Trainer(model, batch_size=100, max_epochs=EPOCHS, shuffle=True, seed=3,
                       callbacks=[*callbacks(out), *extra])
     if resume is not None:
@@ -54,7 +45,7 @@ def run(data, out, extra=(), resume=None):
         trainer.fit(data, resume=content.training)
     else:
         trainer.fit(data)
-    return model, trainer
+    return model.get_weights(), trainer
 
 
 @pytest.fixture(scope="module")
@@ -63,23 +54,23 @@ def data(mnist):
     return {"train": (x[:2000], y[:2000]), "valid": mnist["valid"]}
 
 
-def test_resume_after_interrupt_matches_uninterrupted_run(data, tmp_path):
-    straight, t1 = run(data, tmp_path / "a")
+def test_resume_after_interrupt_matches_uninterrupted_run(dropout_mlp, data, tmp_path):
+    straight, t1 = run(dropout_mlp, data, tmp_path / "a")
     with pytest.raises(KeyboardInterrupt):
-        run(data, tmp_path / "b", extra=[Interrupt(epoch=3, batch=7)])
+        run(dropout_mlp, data, tmp_path / "b", extra=[Interrupt(epoch=3, batch=7)])
     saved = read_model_file(tmp_path / "b" / "last.tgraph")
     assert saved.training["epoch"] == 2  # the last finished epoch
-    resumed, t2 = run(data, tmp_path / "b", resume=tmp_path / "b" / "last.tgraph")
+    resumed, t2 = run(dropout_mlp, data, tmp_path / "b", resume=tmp_path / "b" / "last.tgraph")
     assert t2.epoch == t1.epoch == EPOCHS and t2.iteration == t1.iteration
-    for name, value in straight.get_weights().items():
-        np.testing.assert_array_equal(resumed.get_weights()[name], value, err_msg=name)
+    for name, value in straight.items():
+        np.testing.assert_array_equal(resumed[name], value, err_msg=name)
     assert [e["valid_error"] for e in t2.history.epochs] == \
            [e["valid_error"] for e in t1.history.epochs]
     assert [e["lr"] for e in t2.history.epochs] == [e["lr"] for e in t1.history.epochs]
 
 
-def test_checkpoint_holds_optimizer_and_random_state(data, tmp_path):
-    run(data, tmp_path)
+def test_checkpoint_holds_optimizer_and_random_state(dropout_mlp, data, tmp_path):
+    run(dropout_mlp, data, tmp_path)
     state = read_model_file(tmp_path / "last.tgraph").training
     arrays = state["model"]["arrays"]
     assert {"optimizer/t", "2_dense/W/m", "2_dense/W/v"} <= set(arrays)

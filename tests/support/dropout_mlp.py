@@ -19,7 +19,7 @@ import numpy as np
 
 import tgraph
 from tgraph import layers as L
-from tgraph.ops.init import Normal
+from tgraph.init import Normal
 from tgraph.random import RandomSource, generator_state
 
 __all__ = ["dropout_mlp_layers", "DropoutMLPs"]
