@@ -1,4 +1,5 @@
-"""Kernels called through pointers (tgraph.ops._opaque) and the on-disk compile caches.
+"""Kernels called through pointers (tgraph.backend.numba.runtime.opaque) and the on-disk
+compile caches.
 
 The cross-process tests run small programs in fresh interpreters with their own empty
 cache directories: the first compiles and caches, the second must load from the caches
@@ -19,7 +20,8 @@ from numba import types
 from numba.core.errors import TypingError
 
 import tgraph
-from tgraph.ops import _opaque
+from tgraph.backend.numba.runtime import opaque as _opaque
+from tgraph.backend.numba.runtime.cache import source_key
 
 ROOT = Path(tgraph.__file__).resolve().parents[1]
 F64_1D = types.Array(types.float64, 1, "C")
@@ -79,7 +81,7 @@ def test_float_kernel_compiles_the_dtype_of_the_call():
     assert [sig[0].dtype for sig in stand_in.kernel.signatures] == [types.float32]
 
 
-FACTORY_KEY = "test-factory-" + _opaque.source_key([])  # the cache entries change with _opaque
+FACTORY_KEY = "test-factory-" + source_key([_opaque.__file__])  # the entries change with opaque
 
 
 def _factory(offset):
@@ -118,9 +120,9 @@ def test_source_key_changes_with_any_file(tmp_path):
     files = [tmp_path / "a.py", tmp_path / "b.py"]
     for f in files:
         f.write_text("x = 1\n")
-    before = _opaque.source_key(files)
+    before = source_key(files)
     files[1].write_text("x = 2\n")
-    assert _opaque.source_key(files) != before
+    assert source_key(files) != before
 
 
 def _run(code, cache_dir, cwd=ROOT, pythonpath=None):
@@ -137,7 +139,7 @@ def _run(code, cache_dir, cwd=ROOT, pythonpath=None):
 CACHED_CALLER = """
     import numba, numpy as np
     from numba import types
-    from tgraph.ops import _opaque
+    from tgraph.backend.numba.runtime import opaque as _opaque
 
     @numba.njit
     def kernel(x):
@@ -183,22 +185,24 @@ def test_a_compiled_graph_is_loaded_from_the_cache_in_another_process(tmp_path):
 
 
 KEYS = """
-    from tgraph.ops import _conv_tiles, _pool_kernels, conv, pool
-    print(_conv_tiles.SOURCE_KEY, conv._SOURCE_HASH, _pool_kernels.SOURCE_KEY, pool._SOURCE_HASH)
+    from tgraph.backend.numba.dispatch import conv, pool
+    from tgraph.backend.numba.kernels import conv_tiles, pool as pool_kernels
+    print(conv_tiles.SOURCE_KEY, conv.SOURCE_KEY, pool_kernels.SOURCE_KEY, pool.SOURCE_KEY)
 """
 
 
-@pytest.mark.parametrize("edited", ["_conv_tiles.py", "_conv_kernels.py", "_conv_grad_kernels.py",
-                                    "_pool_kernels.py", "_opaque.py"])
+@pytest.mark.parametrize("edited", ["kernels/conv_tiles.py", "kernels/conv.py",
+                                    "kernels/conv_grad.py", "kernels/pool.py",
+                                    "runtime/opaque.py"])
 def test_cache_keys_change_when_a_kernel_source_changes(tmp_path, edited):
     copy = tmp_path / "src"
     shutil.copytree(ROOT / "tgraph", copy / "tgraph")
     before = _run(KEYS, tmp_path / "cache", cwd=copy)
-    with open(copy / "tgraph" / "ops" / edited, "a") as f:
+    with open(copy / "tgraph" / "backend" / "numba" / edited, "a") as f:
         f.write("# edited\n")
     after = _run(KEYS, tmp_path / "cache", cwd=copy)
-    conv_changed = edited.startswith("_conv") or edited == "_opaque.py"
-    pool_changed = edited.startswith("_pool") or edited == "_opaque.py"
+    conv_changed = edited.startswith("kernels/conv") or edited == "runtime/opaque.py"
+    pool_changed = edited.startswith("kernels/pool") or edited == "runtime/opaque.py"
     assert [a != b for a, b in zip(before, after)] == [conv_changed] * 2 + [pool_changed] * 2
 
 
@@ -222,7 +226,8 @@ def test_a_wrong_declared_return_type_is_an_error_naming_the_kernel(capfd):
 HELPER = """
     import numpy as np
     from numba import types
-    from tgraph.ops import _background, _gemm_kernels, _opaque
+    from tgraph.backend.numba.kernels import gemm as _gemm_kernels
+    from tgraph.backend.numba.runtime import background as _background, opaque as _opaque
     stand_in = _gemm_kernels._GEMM_FLAT
     (kernel_id,) = [k for k, v in _opaque._KERNELS.items() if v[0] is stand_in.kernel]
     if BACKGROUND:
@@ -246,7 +251,8 @@ def test_the_helper_process_compiles_a_kernel_into_the_disk_cache(tmp_path, back
 
 WARM = """
     import numba, numpy as np
-    from tgraph.ops import _background, _gemm_kernels
+    from tgraph.backend.numba.kernels import gemm as _gemm_kernels
+    from tgraph.backend.numba.runtime import background as _background
 
     @numba.njit  # not cached: typed in each process, so it meets the stand-in each time
     def caller(a, b, c):
@@ -266,7 +272,7 @@ def test_no_helper_is_started_when_the_kernels_are_on_disk(tmp_path):
 
 
 def test_the_helper_reads_every_id_written_so_far_and_the_end_of_its_input():
-    from tgraph.ops._background import drain
+    from tgraph.backend.numba.runtime.background import drain
 
     read, write = os.pipe()
     try:

@@ -31,7 +31,7 @@ POOL_CASES = [((2, 3, 13, 13), (2, 2), (2, 2), False),
 
 
 def _conv_case(rng, x_shape, w_shape, stride, padding):
-    """With a stride > 1 the input needs a static size in JAX (see conv._static_size)."""
+    """With a stride > 1 the input needs a static size in JAX (see tgraph.backend.jax.conv.static_size)."""
     strided = max(stride) > 1
     x = pt.tensor4("x", dtype="float64", shape=x_shape if strided else (None,) * 4)
     w = pt.tensor4("w", dtype="float64", shape=w_shape if strided else (None,) * 4)

@@ -5,15 +5,15 @@ import subprocess
 import sys
 import textwrap
 
-from tgraph import _numba_cache
-from tgraph.ops._gemm_kernels import gemm_into
+from tgraph.backend.numba.runtime import cache as _numba_cache
+from tgraph.backend.numba.kernels.gemm import gemm_into
 
 CALLEE = "import numba\n\n@numba.njit(cache=True)\ndef g():\n    return {}\n"
 CALLER = "import numba\nfrom callee import g\n\n@numba.njit(cache=True)\ndef f():\n    return g()\n"
 RUN = textwrap.dedent("""
     import sys
     if sys.argv[1] == "watch":
-        from tgraph._numba_cache import watch
+        from tgraph.backend.numba.runtime.cache import watch
         watch(sys.argv[2])
     sys.path.insert(0, sys.argv[2])
     import caller
@@ -50,18 +50,18 @@ def test_a_cached_caller_runs_the_edited_callee_in_a_watched_tree(tmp_path):
 def test_tgraph_kernels_use_the_tree_stamp():
     locator = gemm_into._cache._impl._locator
     assert isinstance(locator, _numba_cache._TreeStamp)
-    tree = _numba_cache.sources_hash(os.path.dirname(_numba_cache.__file__))
+    tree = _numba_cache.tree_key(os.path.dirname(os.path.dirname(_numba_cache.__file__)))
     assert locator.get_source_stamp()[1] == tree
 
 
-def test_sources_hash_covers_only_files_that_mention_numba(tmp_path):
+def test_tree_key_covers_only_files_that_mention_numba(tmp_path):
     (tmp_path / "k.py").write_text("import numba\n")
     (tmp_path / "plain.py").write_text("x = 1\n")
-    before = _numba_cache.sources_hash(tmp_path)
-    _numba_cache._HASHES.clear()
+    before = _numba_cache.tree_key(tmp_path)
+    _numba_cache._TREE_KEYS.clear()
     (tmp_path / "plain.py").write_text("x = 2\n")
-    assert _numba_cache.sources_hash(tmp_path) == before
-    _numba_cache._HASHES.clear()
+    assert _numba_cache.tree_key(tmp_path) == before
+    _numba_cache._TREE_KEYS.clear()
     (tmp_path / "k.py").write_text("import numba  # edited\n")
-    assert _numba_cache.sources_hash(tmp_path) != before
-    _numba_cache._HASHES.clear()
+    assert _numba_cache.tree_key(tmp_path) != before
+    _numba_cache._TREE_KEYS.clear()

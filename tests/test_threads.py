@@ -7,7 +7,7 @@ import pytest
 
 import tgraph
 from tgraph import layers as L
-from tgraph.threads import blas_threads, one_pool, set_blas_threads
+from tgraph.backend.threads import blas_threads, one_pool, set_blas_threads
 
 pytestmark = pytest.mark.skipif(blas_threads() is None,
                                 reason="Numba's BLAS is not OpenBLAS: nothing to limit")

@@ -147,8 +147,8 @@ def test_gemm_beta_on_the_tiled_kernel(beta):
 def test_large_blas_products_split_by_rows(dtype):
     # (600, 784) @ (784, 10): too few columns for the tiled kernel; BLAS in row blocks,
     # the same bits from run to run (OpenBLAS rounds rows starting a block differently)
-    from tgraph.ops._blas_rows import split_blas_gemm
-    from tgraph.ops.blas import make_blas_gemm
+    from tgraph.backend.numba.kernels.blas import make_blas_gemm
+    from tgraph.backend.numba.kernels.blas_rows import split_blas_gemm
 
     x = RNG.normal(size=(600, 784)).astype(dtype)
     w = RNG.normal(size=(784, 10)).astype(dtype)

@@ -1,4 +1,5 @@
-"""Error paths replaced by ones cheap to compile (tgraph.ops._cheap_errors) still raise."""
+"""Error paths replaced by ones cheap to compile
+(tgraph.backend.numba.dispatch.cheap_errors) still raise."""
 
 import numba
 import numpy as np
@@ -6,7 +7,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-import tgraph.ops._cheap_errors  # noqa: F401
+import tgraph.backend.numba.dispatch.cheap_errors  # noqa: F401
 from tgraph.backend import get_mode
 
 

@@ -14,6 +14,7 @@ import pytest
 import scipy.special as sp
 from pytensor.gradient import verify_grad
 
+import tgraph.backend.numba  # noqa: F401  (the ops' Numba code, for mode="NUMBA")
 from tgraph.ops import elementwise as ew
 
 RNG = np.random.default_rng(0)
@@ -273,7 +274,7 @@ def test_make_node_errors():
 @pytest.mark.jax
 def test_jax_mode_matches_fast_compile():
     pytest.importorskip("jax")
-    import tgraph.ops.jax_support  # noqa: F401
+    import tgraph.backend.jax  # noqa: F401
 
     inputs, outputs = _graph("float32")
     case = _case("float32")

@@ -4,7 +4,14 @@ accumulation, and bit-identical results whatever the number of threads."""
 import numpy as np
 import pytest
 
-from tgraph.ops._gemm_kernels import LANES, PACK_MIN_ROWS, PARALLEL_MIN_FMAS, ROWS, fits, gemm_into
+from tgraph.backend.numba.kernels.gemm import (
+    LANES,
+    PACK_MIN_ROWS,
+    PARALLEL_MIN_FMAS,
+    ROWS,
+    fits,
+    gemm_into,
+)
 
 RNG = np.random.default_rng(0)
 

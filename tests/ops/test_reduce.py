@@ -1,4 +1,5 @@
-"""Float sums in tgraph's Numba mode (tgraph.ops._reduce) equal numpy's."""
+"""Float sums in tgraph's Numba mode (tgraph.backend.numba.dispatch.reduce) equal
+numpy's."""
 
 import numpy as np
 import pytensor
@@ -6,7 +7,7 @@ import pytensor.tensor as pt
 import pytest
 
 from tgraph.backend import get_mode
-from tgraph.ops._reduce import sum_source
+from tgraph.backend.numba.dispatch.reduce import sum_source
 
 
 @pytest.mark.parametrize("shape,axis", [((5, 7), 0), ((5, 7), 1), ((5, 7), None),

@@ -71,12 +71,7 @@ def test_bad_key_is_rejected():
 @pytest.mark.jax
 def test_jax_gives_the_same_numbers():
     pytest.importorskip("jax")
-    import tgraph.ops.jax_support  # noqa: F401
-    from pytensor.link.jax.dispatch import jax_funcify
-
-    from tgraph.ops import threefry
-
-    threefry.register_jax(jax_funcify)
+    import tgraph.backend.jax  # noqa: F401
     key = np.array([7, 9], np.int64)
     out = threefry_uniform(pt.as_tensor(key), (5, 3))
     got = pytensor.function([], out, mode="JAX")()

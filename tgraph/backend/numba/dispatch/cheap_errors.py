@@ -13,7 +13,7 @@ runs in a correct graph. Two of them sit in every training graph:
   the dimension it checks. Here the message is a constant naming the expected shape,
   known when the graph is compiled.
 
-Importing this module installs both (:mod:`tgraph.backend` does, before compiling).
+Importing this module installs both (:mod:`tgraph.backend.numba` does).
 Measured on cold starts (``python benchmarks/run.py --startup-only``): the logistic
 regression's went from 20.4 s to 16.4 s.
 """
@@ -28,9 +28,11 @@ from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_
 from pytensor.tensor.shape import SpecifyShape
 from pytensor.tensor.type_other import NoneTypeT
 
+from tgraph.backend.numba.runtime.cache import source_key
+
 __all__ = []
 
-_CACHE_VERSION = 1
+_SOURCE_KEY = source_key([__file__])
 
 
 def _raise_shape_mismatch(src_shapes, index_shape):
@@ -62,5 +64,5 @@ def _numba_specify_shape(op, node, **kwargs):
               if not isinstance(d.type, NoneTypeT)]
     source = "\n".join([f"def specify_shape(x, {', '.join(names)}):", *checks, "    return x"])
     fn = numba_njit(compile_numba_function_src(source, "specify_shape", {"MESSAGE": message}))
-    key = sha256(f"tgraph_specify_shape_v{_CACHE_VERSION}_{source}_{message}".encode()).hexdigest()
+    key = sha256(f"tgraph_specify_shape_{_SOURCE_KEY}_{source}_{message}".encode()).hexdigest()
     return fn, key

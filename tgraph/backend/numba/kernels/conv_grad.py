@@ -1,4 +1,4 @@
-"""Numba kernels of the gradients of 2-D convolution (see :mod:`tgraph.ops._conv_kernels`).
+"""Numba kernels of the gradients of 2-D convolution (see :mod:`tgraph.backend.numba.kernels.conv`).
 
 * wrt the input: for a stride of 1, the 'full' correlation of the output gradient with
   the flipped, transposed filters (the forward kernel with pixels along the lanes);
@@ -8,20 +8,20 @@
 
 Shapes as in the forward kernels; ``n_threads`` and the configuration are arguments.
 :func:`conv_grad_input` and :func:`conv_grad_filters` call the parallel kernels compiled
-by themselves, once per dtype, through pointers (see :mod:`tgraph.ops._opaque`).
+by themselves, once per dtype, through pointers (see :mod:`tgraph.backend.numba.runtime.opaque`).
 """
 
 import numba
 import numpy as np
 from numba import prange
 
-from tgraph.ops._conv_kernels import (
+from tgraph.backend.numba.kernels.conv import (
     FORWARD_SHIFTED,
     copy_padded,
     pack_weights,
     shifted_waste,
 )
-from tgraph.ops._conv_tiles import (
+from tgraph.backend.numba.kernels.conv_tiles import (
     INLINE,
     LANES,
     OPTIONS,
@@ -33,7 +33,7 @@ from tgraph.ops._conv_tiles import (
     run_tile,
     thread_range,
 )
-from tgraph.ops._opaque import float_kernel
+from tgraph.backend.numba.runtime.opaque import float_kernel
 
 __all__ = ["conv_grad_input", "conv_grad_filters", "GRAD_INPUT_SCATTER", "GRAD_FILTERS_WORKERS"]
 

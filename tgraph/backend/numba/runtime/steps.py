@@ -7,10 +7,10 @@ tanh MLP's step is ~500 us). :func:`compile_steps` wraps that Numba function in 
 Numba loop over consecutive minibatch indices, feeding each step's updated values to
 the next, so Python runs once per ``count`` steps; the steps compute exactly what
 ``count`` calls of the ``Function`` compute, and every step's loss is returned.
-The loop calls the compiled step through its address (:mod:`tgraph.ops._opaque`), so the
-step is not linked into the loop and optimized a second time, and the loop is cached on
-disk beside PyTensor's cache of the step. Functions of the other backends get a Python
-loop over the ``Function`` instead.
+The loop calls the compiled step through its address (:mod:`.opaque`), so the step is
+not linked into the loop and optimized a second time, and the loop is cached on disk
+beside PyTensor's cache of the step. Functions of the other backends get a Python loop
+over the ``Function`` instead (:func:`tgraph.backend.compile_steps`).
 """
 
 import hashlib
@@ -21,11 +21,13 @@ from numba.core import types
 from numba.extending import overload
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-from tgraph.ops._opaque import native_address, native_call
+from tgraph.backend.numba.runtime import opaque
+from tgraph.backend.numba.runtime.cache import source_key
+from tgraph.backend.numba.runtime.opaque import native_address, native_call
 
 __all__ = ["compile_steps"]
 
-_CACHE_VERSION = 3
+SOURCE_KEY = source_key([__file__, opaque.__file__])
 
 
 def _contiguous(a):
@@ -67,7 +69,7 @@ def _compile_loop(source, jit_fn, argtypes):
     key = None
     if graph_key is not None:  # PyTensor caches the step: the loop can be cached too
         digest = hashlib.sha256((source + graph_key).encode()).hexdigest()
-        key = f"tgraph_steps_v{_CACHE_VERSION}_{digest}"
+        key = f"tgraph_steps_{SOURCE_KEY}_{digest}"
     address, restype, folded = native_address(jit_fn, argtypes)
     env = {"__name__": __name__, "np": np, "contiguous": _contiguous,
            "step": native_call(restype, argtypes, folded)}
@@ -75,8 +77,18 @@ def _compile_loop(source, jit_fn, argtypes):
     return numba.njit(steps, cache=key is not None), address
 
 
-def _numba_loop(fn):
-    """The Numba loop for ``fn``, or None if ``fn`` is not one Numba function."""
+def compile_steps(fn):
+    """``run(first, count) -> losses`` for a compiled step ``fn(batch_index) -> loss``, as
+    one Numba loop, or None if ``fn`` is not one Numba function of the minibatch index.
+
+    Args:
+        fn: a PyTensor ``Function`` of one minibatch-index input returning the loss,
+            with its updates (as :meth:`tgraph.Model.train_function` compiles it).
+
+    Returns:
+        A callable running steps ``first, first + 1, ..., first + count - 1`` and
+        returning their losses, a (count,) float64 array; or None.
+    """
     jit_fn = getattr(fn.vm, "jit_fn", None)
     fgraph = fn.maker.fgraph
     mapping = dict(getattr(fgraph, "update_mapping", None) or {})
@@ -104,23 +116,3 @@ def _numba_loop(fn):
 
     return run
 
-
-def compile_steps(fn):
-    """``run(first, count) -> losses`` for a compiled step ``fn(batch_index) -> loss``.
-
-    Args:
-        fn: a PyTensor ``Function`` of one minibatch-index input returning the loss,
-            with its updates (as :meth:`tgraph.Model.train_function` compiles it).
-
-    Returns:
-        A callable running steps ``first, first + 1, ..., first + count - 1`` and
-        returning their losses, a (count,) float64 array.
-    """
-    loop = _numba_loop(fn)
-    if loop is not None:
-        return loop
-
-    def run(first, count):
-        return np.array([float(fn(i)) for i in range(first, first + count)])
-
-    return run

@@ -1,8 +1,8 @@
 """BLAS products split by rows over Numba's threads.
 
-The products that :mod:`tgraph.ops._gemm_kernels` leaves to BLAS (fewer than 64
+The products that :mod:`tgraph.backend.numba.kernels.gemm` leaves to BLAS (fewer than 64
 columns, as a softmax layer's ``x @ W`` with 10 classes, or float64) still need both
-cores: while a model runs, BLAS has one thread (:mod:`tgraph.threads`), so a large one
+cores: while a model runs, BLAS has one thread (:mod:`tgraph.backend.threads`), so a large one
 is cut into ``parts`` blocks of rows of ``C``, each a single-threaded BLAS call on a
 Numba thread (``prange``). Every value of ``C`` comes from one call with all of ``K``,
 and the blocks depend only on ``parts``: results are the same from run to run (but
@@ -11,7 +11,7 @@ bits as one call or another thread count).
 
 Operands are flat views with BLAS's transpose flag and leading dimension, so that the
 kernel has one signature per dtype: compiled once, cached on disk, called through a
-pointer (:func:`tgraph.ops._opaque.opaque_kernel`).
+pointer (:func:`tgraph.backend.numba.runtime.opaque.opaque_kernel`).
 """
 
 import numba
@@ -21,15 +21,17 @@ from numba.core import types
 from numba.np.linalg import _BLAS
 from pytensor.link.numba.cache import compile_numba_function_src
 
-from tgraph.ops import _gemm_kernels, _opaque
-from tgraph.ops._gemm_kernels import flat_view
+from tgraph.backend.numba.kernels import gemm
+from tgraph.backend.numba.kernels.gemm import flat_view
+from tgraph.backend.numba.runtime import opaque
+from tgraph.backend.numba.runtime.cache import source_key
 
 __all__ = ["PARALLEL_MIN_FMAS", "split_blas_gemm"]
 
 PARALLEL_MIN_FMAS = 1 << 20  # BLAS on one thread: ~20 us of work
 _N, _T = ord("N"), ord("T")
 _OPTIONS = {"error_model": "numpy", "boundscheck": False, "cache": True}
-SOURCE_HASH = _opaque.source_key([__file__, _gemm_kernels.__file__])
+SOURCE_KEY = source_key([__file__, gemm.__file__, opaque.__file__])
 
 
 _ROWS_SOURCE = """
@@ -61,8 +63,8 @@ def _make_rows_kernel(dtype):
     argtypes = (numba_type, numba_type, flat, i64, i64, i64, flat, i64, i64, flat, i64, i64,
                 i64, i64, i64)
     options = dict(_OPTIONS, cache=False)  # opaque_kernel makes the disk-cached one
-    return _opaque.opaque_kernel(numba.njit(parallel=True, **options)(rows_kernel), argtypes,
-                                 SOURCE_HASH, name=f"tgraph.blas_rows_{dtype}",
+    return opaque.opaque_kernel(numba.njit(parallel=True, **options)(rows_kernel), argtypes,
+                                SOURCE_KEY, name=f"tgraph.blas_rows_{dtype}",
                                  restype=types.none)
 
 

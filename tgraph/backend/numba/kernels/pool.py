@@ -11,17 +11,18 @@ the constant offsets let LLVM vectorize across windows (about 10x faster than th
 general loops, which handle any window and stride); both give the same results.
 
 The parallel loops (``_*_planes``) are compiled by themselves, once per dtype, and called
-through pointers (the ``*_PLANES`` stand-ins, see :mod:`tgraph.ops._opaque`); window and
-stride are arguments, so every layer shares them.
+through pointers (the ``*_PLANES`` stand-ins, see
+:mod:`tgraph.backend.numba.runtime.opaque`); window and stride are arguments, so every
+layer shares them.
 """
-
-from pathlib import Path
 
 import numba
 import numpy as np
 from numba import prange
 
-from tgraph.ops._opaque import float_kernel, source_key
+from tgraph.backend.numba.runtime import opaque
+from tgraph.backend.numba.runtime.cache import source_key
+from tgraph.backend.numba.runtime.opaque import float_kernel
 
 __all__ = ["max_pool_2x2", "max_pool_general", "max_pool_grad_2x2", "max_pool_grad_general",
            "avg_pool", "avg_pool_grad"]
@@ -29,7 +30,8 @@ __all__ = ["max_pool_2x2", "max_pool_general", "max_pool_grad_2x2", "max_pool_gr
 # PyTensor's own fastmath flags: no "nnan"/"ninf", so NaN and inf propagate like numpy.
 _FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
 # Called from jitted code only (no Python or C wrappers), not cached by themselves: the
-# entry kernels are, under a hash of this module's source (tgraph.ops._opaque).
+# entry kernels are, under a key of this module's source (see
+# tgraph.backend.numba.runtime.opaque).
 OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False,
            "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 # Small helpers are inlined into their callers' Numba IR instead of being compiled (and
@@ -275,7 +277,7 @@ def _avg_pool_grad_planes(gz, gx, kh, kw, sh, sw):
 
 
 # Stand-ins of the parallel loops (used above), cached under a hash of this module.
-SOURCE_KEY = source_key([Path(__file__)])
+SOURCE_KEY = source_key([__file__, opaque.__file__])
 MAX_POOL_2X2_PLANES = float_kernel(_max_pool_2x2_planes, (4, 4), 0, SOURCE_KEY, returns=0)
 MAX_POOL_PLANES = float_kernel(_max_pool_planes, (4, 4), 4, SOURCE_KEY, returns=0)
 MAX_POOL_GRAD_2X2_PLANES = float_kernel(_max_pool_grad_2x2_planes, (4, 4, 4), 0, SOURCE_KEY,

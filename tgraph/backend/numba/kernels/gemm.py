@@ -3,7 +3,7 @@
 The products of a dense layer (``x @ W``, ``x.T @ delta`` fused into the weight update)
 are small in one dimension (a minibatch of 20 rows), where OpenBLAS as shipped with
 SciPy (AVX2 kernels, ~60 GFLOP/s a core here) gains little from a second thread. This
-kernel is :func:`tgraph.ops._conv_kernels.tile_product`'s approach for plain matrices:
+kernel is :func:`tgraph.backend.numba.kernels.conv.tile_product`'s approach for plain matrices:
 an accumulator tile of ``ROWS x LANES`` values (a stack buffer LLVM keeps in vector
 registers; AVX-512 fused multiply-adds where the CPU has them, ~185 GFLOP/s a core),
 fed one broadcast value of ``A`` per row and one contiguous row of ``B`` per step.
@@ -22,7 +22,8 @@ fed one broadcast value of ``A`` per row and one contiguous row of ``B`` per ste
 
 Operands are flat 1-D views (:func:`flat_view`) with element strides, so that the kernel
 has one signature whatever the layouts: it is compiled once, cached on disk, and called
-through a pointer (:func:`tgraph.ops._opaque.opaque_kernel`), not linked into each op.
+through a pointer (:func:`tgraph.backend.numba.runtime.opaque.opaque_kernel`), not
+linked into each op.
 """
 
 import llvmlite.ir as llvm_ir
@@ -32,9 +33,10 @@ from numba import prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from tgraph.ops import _opaque
+from tgraph.backend.numba.runtime import opaque
+from tgraph.backend.numba.runtime.cache import source_key
 
-__all__ = ["ROWS", "LANES", "PACK_MIN_ROWS", "PARALLEL_MIN_FMAS", "SOURCE_HASH", "fits",
+__all__ = ["ROWS", "LANES", "PACK_MIN_ROWS", "PARALLEL_MIN_FMAS", "SOURCE_KEY", "fits",
            "flat_view", "gemm_flat", "gemm_into"]
 
 ROWS = 5  # 20 accumulators of 16 floats, + 4 row values of B + 5 broadcasts: 29 of 32 zmm
@@ -224,12 +226,12 @@ def gemm_flat(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate, 
                     m - m, _n_tiles(m, n))
 
 
-SOURCE_HASH = _opaque.source_key([__file__])
+SOURCE_KEY = source_key([__file__, opaque.__file__])
 _FLAT = types.Array(types.float32, 1, "C")
 _I64 = types.int64
-_GEMM_FLAT = _opaque.opaque_kernel(
+_GEMM_FLAT = opaque.opaque_kernel(
     gemm_flat, (types.float32, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _I64,
-                _I64, types.boolean, _I64), SOURCE_HASH, name="tgraph.gemm_flat",
+                _I64, types.boolean, _I64), SOURCE_KEY, name="tgraph.gemm_flat",
     restype=types.none)
 
 

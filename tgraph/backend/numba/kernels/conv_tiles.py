@@ -1,7 +1,7 @@
 """Register-tiled microkernels under tgraph's convolution kernels, and their options.
 
-The convolution and its gradients (:mod:`tgraph.ops._conv_kernels`,
-:mod:`tgraph.ops._conv_grad_kernels`) are implicit-im2col matrix products on one
+The convolution and its gradients (:mod:`tgraph.backend.numba.kernels.conv`,
+:mod:`tgraph.backend.numba.kernels.conv_grad`) are implicit-im2col matrix products on one
 register-tiled microkernel, :func:`tile_product`. OpenBLAS as shipped with SciPy selects
 its AVX2 (Haswell) kernels on recent AMD CPUs and, called from a parallel Numba loop,
 fights its own thread pool; this microkernel is plain Numba: LLVM keeps the
@@ -11,8 +11,9 @@ GFLOP/s per core here). :func:`shifted_tile` is its variant with output pixels a
 the lanes, for stride-1 layers with few filters.
 
 None of these functions is cached on disk by itself: Numba's cache notices changes to
-a function's own file only, so the entry kernels are cached instead, under a hash of
-the sources of every module they use (see :func:`tgraph.ops._opaque.opaque_kernel`).
+a function's own file only, so the entry kernels are cached instead, under a key of
+the sources of every module they use (:data:`SOURCE_KEY`, see
+:func:`tgraph.backend.numba.runtime.opaque.opaque_kernel`).
 """
 
 from pathlib import Path
@@ -23,7 +24,8 @@ import numpy as np
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from tgraph.ops._opaque import source_key
+from tgraph.backend.numba.runtime import opaque
+from tgraph.backend.numba.runtime.cache import source_key
 
 __all__ = ["ROWS", "LANES", "OPTIONS", "INLINE", "PARALLEL", "SOURCE_KEY", "pad_to",
            "tile_product", "run_tile", "shifted_tile", "run_shifted_tile", "thread_range",
@@ -44,9 +46,10 @@ OPTIONS = {"fastmath": _FASTMATH, "error_model": "numpy", "boundscheck": False,
 INLINE = dict(OPTIONS, inline="always")
 PARALLEL = dict(OPTIONS, parallel=True)
 # The parallel kernels are compiled by themselves and called through pointers
-# (tgraph.ops._opaque), cached on disk under a hash of all the convolution kernels' code.
-SOURCE_KEY = source_key(Path(__file__).with_name(name) for name in
-                        ("_conv_tiles.py", "_conv_kernels.py", "_conv_grad_kernels.py"))
+# (tgraph.backend.numba.runtime.opaque), cached on disk under a key of all the convolution
+# kernels' code.
+SOURCE_KEY = source_key([*(Path(__file__).with_name(name) for name in
+                           ("conv_tiles.py", "conv.py", "conv_grad.py")), opaque.__file__])
 
 
 @intrinsic(prefer_literal=True)

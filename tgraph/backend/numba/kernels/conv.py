@@ -2,8 +2,8 @@
 
 Each of ``n_threads`` parallel workers takes a contiguous range of images and copies
 them into zero-padded buffers (a few kB, in cache) that a microkernel of
-:mod:`tgraph.ops._conv_tiles` multiplies with packed weights; nothing of im2col size is
-ever materialised. Two layouts: filters along the vector lanes
+:mod:`tgraph.backend.numba.kernels.conv_tiles` multiplies with packed weights; nothing
+of im2col size is ever materialised. Two layouts: filters along the vector lanes
 (:func:`conv_forward_filter_lanes`, channels-last images) and, for a stride of 1 and
 few filters, output pixels along the lanes (:func:`conv_forward_shifted`).
 
@@ -12,14 +12,14 @@ Shapes: ``x (N, C, H, W)``, ``w (F, C, kh, kw)``, ``out (N, F, OH, OW)`` with
 ``n_threads`` are arguments (not constants), so one compiled kernel serves every layer:
 :func:`conv_forward` calls the parallel kernels compiled by themselves, once per dtype,
 through pointers (``FORWARD_SHIFTED``, ``FORWARD_FILTER_LANES``; see
-:mod:`tgraph.ops._opaque`).
+:mod:`tgraph.backend.numba.runtime.opaque`).
 """
 
 import numba
 import numpy as np
 from numba import prange
 
-from tgraph.ops._conv_tiles import (
+from tgraph.backend.numba.kernels.conv_tiles import (
     INLINE,
     LANES,
     OPTIONS,
@@ -32,7 +32,7 @@ from tgraph.ops._conv_tiles import (
     run_tile,
     thread_range,
 )
-from tgraph.ops._opaque import float_kernel
+from tgraph.backend.numba.runtime.opaque import float_kernel
 
 __all__ = ["conv_forward", "use_shifted", "conv_forward_shifted", "conv_forward_filter_lanes",
            "FORWARD_SHIFTED", "FORWARD_FILTER_LANES", "copy_padded", "pack_weights",

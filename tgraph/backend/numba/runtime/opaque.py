@@ -13,10 +13,12 @@ the disk cache) once, on its own, and callers contain only the call.
   symbol ``tgraph_native_address``) and keeps it in a global of its own module, so a
   caller loaded from Numba's disk cache in another process still works: it asks again,
   by kernel name and signature. The kernel is cached on disk under a key naming its
-  sources, so an edit of any of them recompiles it, and callers cached before the edit
-  call the new code.
+  sources (:func:`tgraph.backend.numba.runtime.cache.source_key`, which must include
+  this module: the callers contain its code), so an edit of any of them recompiles it,
+  and callers cached before the edit call the new code.
 * :func:`native_call` calls a function whose address is a runtime argument (the
-  multi-step loop of :mod:`tgraph.steps` calls the compiled training step this way).
+  multi-step loop of :mod:`tgraph.backend.numba.runtime.steps` calls the compiled
+  training step this way).
 
 Both use Numba's own calling convention (results and exceptions come back exactly as
 from a direct call); the arguments are converted to the callee's types first.
@@ -26,7 +28,6 @@ import ctypes
 import hashlib
 import inspect
 import traceback
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -39,10 +40,10 @@ from numba.core.typing import signature
 from numba.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-from tgraph.ops import _background
+from tgraph.backend.numba.runtime import background
 
-__all__ = ["opaque_kernel", "prefetch", "opaque_kernel_signatures", "float_kernel", "source_key",
-           "native_call", "native_address", "signature_key"]
+__all__ = ["opaque_kernel", "prefetch", "opaque_kernel_signatures", "float_kernel", "native_call",
+           "native_address", "signature_key", "known_kernels", "compile_kernel"]
 
 _ADDRESS_SYMBOL = "tgraph_native_address"
 _KERNELS = {}  # key id -> (dispatcher, argument types, declared return type or None, name)
@@ -125,7 +126,7 @@ def _on_disk(dispatcher, argtypes):
 @ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_int64)
 def _address_callback(kernel_id):
     try:
-        with _background.claimed(kernel_id, compile_kernel):
+        with background.claimed(kernel_id, compile_kernel):
             return compile_kernel(kernel_id)
     except Exception:  # a C callback cannot raise: print, and the caller raises
         traceback.print_exc()
@@ -237,14 +238,15 @@ def opaque_kernel(kernel, argtypes, source_key, name=None, restype=None):
     Args:
         kernel: a Numba dispatcher (its options are kept; it is cached on disk).
         argtypes: tuple of Numba types, the signature compiled.
-        source_key: text that changes whenever the kernel's code does (e.g. a hash of
-            the sources of every module it calls, :func:`source_key`), part of the
-            disk-cache key.
+        source_key: text that changes whenever the kernel's code does (the
+            :func:`tgraph.backend.numba.runtime.cache.source_key` of every module it
+            calls and of this one), part of the disk-cache key.
         name: a name unique among kernels (default: the function's module and
             qualified name; kernels made by one factory need their own).
         restype: the Numba type the kernel returns, if known: then a caller is typed
             without compiling the kernel, which a helper process compiles meanwhile
-            (:mod:`tgraph.ops._background`); checked when the kernel is compiled.
+            (:mod:`tgraph.backend.numba.runtime.background`); checked when the kernel
+            is compiled.
 
     Returns:
         An ``@intrinsic`` to call from jitted code; it is compiled when a caller is.
@@ -304,7 +306,8 @@ def prefetch(dtype, *stand_ins):
 
     An op's Numba code calls this when it is generated, before Numba types the graph:
     the helper then compiles the kernels while this process compiles the graph (see
-    :mod:`tgraph.ops._background`). Does nothing for a kernel compiled or on disk.
+    :mod:`tgraph.backend.numba.runtime.background`). Does nothing for a kernel compiled
+    or on disk.
 
     Args:
         dtype: the dtype of the kernels' first argument (e.g. ``"float32"``), or None
@@ -318,9 +321,9 @@ def prefetch(dtype, *stand_ins):
 def _handed_to_helper(dispatcher, argtypes, kernel_id, restype):
     """Whether the kernel is left to the helper process: its return type is declared
     (callers can be typed without it) and it is neither compiled nor on disk."""
-    if restype is None or not _background.enabled() or _on_disk(dispatcher, argtypes):
+    if restype is None or not background.enabled() or _on_disk(dispatcher, argtypes):
         return False
-    _background.request(kernel_id)  # compiled meanwhile, loaded at the first call
+    background.request(kernel_id)  # compiled meanwhile, loaded at the first call
     return True
 
 
@@ -347,15 +350,6 @@ def float_kernel(kernel, array_ndims, n_ints, source_key, returns=None):
         restypes.append(None if returns is None else
                         types.Array(dtype, returns, "C") if returns else types.none)
     return opaque_kernel_signatures(kernel, signatures, source_key, restypes=restypes)
-
-
-def source_key(paths):
-    """A short hash of the contents of the files ``paths`` and of this module (whose
-    code the callers contain), for :func:`opaque_kernel`'s ``source_key``."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    for path in paths:
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def native_call(restype, argtypes, folded=None):

@@ -19,9 +19,11 @@ from pytensor.link.numba.dispatch.elemwise import numba_funcify_CAReduce
 from pytensor.scalar.basic import Add
 from pytensor.tensor.elemwise import CAReduce
 
+from tgraph.backend.numba.runtime.cache import source_key
+
 __all__ = ["sum_source"]
 
-_CACHE_VERSION = 1
+_SOURCE_KEY = source_key([__file__])
 
 
 def sum_source(ndim, axes, acc_dtype, out_dtype):
@@ -62,5 +64,5 @@ def _numba_careduce(op, node, **kwargs):
                         (a % ndim for a in op.axis)))
     source = sum_source(ndim, axes, acc_dtype, out_dtype)
     careduce_sum = compile_numba_function_src(source, "careduce_sum", {"np": np})
-    key = sha256(f"tgraph_careduce_sum_v{_CACHE_VERSION}\n{source}".encode()).hexdigest()
+    key = sha256(f"tgraph_careduce_sum_{_SOURCE_KEY}\n{source}".encode()).hexdigest()
     return numba_njit(careduce_sum, boundscheck=False), key

@@ -1,35 +1,54 @@
-"""Which PyTensor mode compiles tgraph's functions.
+"""tgraph's ``"NUMBA"`` mode: PyTensor's Numba linker with the BLAS rewrites switched on.
 
-The default, ``"NUMBA"``, is PyTensor's Numba backend with its BLAS rewrites switched
-back on (PyTensor disables them for Numba because it has no Numba code for the ops
-they create; :mod:`tgraph.ops.blas` provides it). This fuses an SGD step with weight
-decay into one in-place GEMM, as Theano did; ``Dot22Scalar`` is formed only where it
-does not compute a product twice (see :mod:`tgraph.ops.blas`). ``TGRAPH_MODE`` or the ``mode`` argument
-of the model chooses another mode: ``PYTENSOR_NUMBA`` (PyTensor's own Numba mode),
-``FAST_RUN`` (C backend), ``JAX``, ``FAST_COMPILE`` (Python).
+PyTensor disables its BLAS rewrites for Numba because it has no Numba code for the ops
+they create; :mod:`tgraph.backend.numba.dispatch.blas` provides it. This fuses an SGD
+step with weight decay into one in-place GEMM, as Theano did. One refinement over
+PyTensor's rewrites: ``Dot22Scalar`` only for a product nobody else reads
+(:data:`DOT22SCALAR_REWRITE`). PyTensor turns ``lr * dot(x.T, delta)`` into
+``Dot22Scalar`` even when the plain ``dot(x.T, delta)`` is also needed (RMSprop and Adam
+use ``lr * g`` and ``g ** 2``), which computes the weight gradient twice; tgraph's mode
+uses :func:`local_dot22_to_dot22scalar_single_client` instead.
 """
 
-import os
 import types
 
 from pytensor import config
 from pytensor.compile.mode import Mode
-from pytensor.compile.mode import get_mode as _pytensor_mode
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key, numba_njit
 from pytensor.link.numba.linker import NumbaLinker
+from pytensor.tensor.blas import _dot22
+from pytensor.tensor.math import mul
+from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scalar
 
-from tgraph.errors import ConfigError
+__all__ = ["TGraphNumbaLinker", "numba_mode", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG"]
 
-__all__ = ["get_mode", "MODES", "TGraphNumbaLinker"]
+DOT22SCALAR_REWRITE = "local_dot22_to_dot22scalar"  # PyTensor's, replaced in tgraph's mode
+TGRAPH_REWRITES_TAG = "tgraph_blas"  # selects the rewrites below
 
-MODES = ("NUMBA", "PYTENSOR_NUMBA", "FAST_RUN", "JAX", "FAST_COMPILE", "C", "CVM")
+
+@node_rewriter([mul])
+def local_dot22_to_dot22scalar_single_client(fgraph, node):
+    """PyTensor's ``mul(scalar, Dot22) -> Dot22Scalar``, unless the Dot22 has other clients."""
+    for x in node.inputs:
+        if x.owner is not None and x.owner.op == _dot22 and len(fgraph.clients[x]) > 1:
+            return False
+    return local_dot22_to_dot22scalar.transform(fgraph, node)
+
+
+blas_optdb.register(
+    "tgraph_dot22_to_dot22scalar",
+    dfs_rewriter(local_dot22_to_dot22scalar_single_client),
+    TGRAPH_REWRITES_TAG,
+    position=12,
+)
 
 
 class TGraphNumbaLinker(NumbaLinker):
-    """PyTensor's Numba linker with the BLAS rewrites allowed (see :mod:`tgraph.ops.blas`),
-    compiling the graph's function once.
+    """PyTensor's Numba linker with the BLAS rewrites allowed, compiling the graph's
+    function once.
 
     PyTensor's linker compiles the graph's function, then a cached wrapper calling it,
     which links the whole graph in and optimizes it again; here the graph's function
@@ -39,10 +58,6 @@ class TGraphNumbaLinker(NumbaLinker):
     incompatible_rewrites = tuple(r for r in NumbaLinker.incompatible_rewrites if r != "BlasOpt")
 
     def fgraph_convert(self, fgraph, **kwargs):
-        import tgraph.ops._cheap_errors  # noqa: F401  (error paths cheap to compile)
-        import tgraph.ops._reduce  # noqa: F401  (float sums cheap to compile)
-        import tgraph.ops.blas  # noqa: F401  (registers the Numba BLAS ops)
-
         if not config.numba__cache:
             return super().fgraph_convert(fgraph, **kwargs)
         return numba_funcify_and_cache_key(fgraph, **kwargs)
@@ -67,32 +82,11 @@ def _with_filename(py_func, filename):
 _NUMBA = None
 
 
-def _numba_mode():
+def numba_mode():
+    """tgraph's ``"NUMBA"`` mode (one ``Mode`` a process)."""
     global _NUMBA
     if _NUMBA is None:
-        from tgraph.ops.blas import DOT22SCALAR_REWRITE, TGRAPH_REWRITES_TAG
-
         query = RewriteDatabaseQuery(include=["fast_run", "numba", TGRAPH_REWRITES_TAG],
                                      exclude=[DOT22SCALAR_REWRITE])
         _NUMBA = Mode(TGraphNumbaLinker(), query)
     return _NUMBA
-
-
-def get_mode(name=None):
-    """A PyTensor ``Mode`` for ``name`` (default: ``$TGRAPH_MODE`` or ``"NUMBA"``).
-
-    Raises:
-        ConfigError: an unknown mode name.
-    """
-    if name is not None and not isinstance(name, str):
-        return name
-    name = (name or os.environ.get("TGRAPH_MODE") or "NUMBA").upper()
-    if name not in MODES:
-        raise ConfigError(f"unknown mode {name!r}; expected one of: {', '.join(MODES)}")
-    if name == "NUMBA":
-        return _numba_mode()
-    if name == "PYTENSOR_NUMBA":
-        return _pytensor_mode("NUMBA")
-    if name == "JAX":
-        import tgraph.ops.jax_support  # noqa: F401  (registers tgraph's ops with JAX)
-    return _pytensor_mode(name)

@@ -2,7 +2,7 @@
 
 Two thread pools can run tgraph's compiled functions: Numba's (OpenMP or TBB; the
 parallel kernels of convolution, pooling and the tiled matrix products of
-:mod:`tgraph.ops._gemm_kernels`) and the BLAS library's own (OpenBLAS as shipped
+:mod:`tgraph.backend.numba.kernels.gemm`) and the BLAS library's own (OpenBLAS as shipped
 with SciPy, which Numba calls for the products the tiled kernel leaves to it). On a
 machine with as many cores as threads in each pool, both pools' threads wait for work
 by spinning, and the two take each other's cores: LeNet-5 trained slower on 2 threads

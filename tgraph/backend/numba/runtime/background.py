@@ -1,9 +1,9 @@
 """Compiling kernels in a helper process while the graph compiles.
 
 On a cold start (nothing in the compile cache) Numba compiles each kernel that a graph
-calls through a pointer (:mod:`tgraph.ops._opaque`) and the graph's own code, one after
-the other, on one core: ~20 s of kernels and ~20 s of graph for LeNet-5. The kernels
-do not depend on the graph, so they can be compiled elsewhere at the same time:
+calls through a pointer (:mod:`tgraph.backend.numba.runtime.opaque`) and the graph's own
+code, one after the other, on one core: ~20 s of kernels and ~20 s of graph for LeNet-5.
+The kernels do not depend on the graph, so they can be compiled elsewhere at the same time:
 
 * When the typing of a caller meets a kernel that is neither compiled in this process
   nor in Numba's disk cache, and the kernel declares its return type (so the caller
@@ -38,6 +38,8 @@ except ImportError:  # no flock (Windows): no helper
 _ENV = "TGRAPH_BACKGROUND_COMPILE"
 _HELPER_ENV = "TGRAPH_COMPILE_HELPER"
 _state = {"proc": None, "pending": []}  # pending: kernel ids handed to the helper
+# The helper's program: the package's one registration point, then :func:`serve`.
+_SERVE = "import tgraph.backend.numba as backend; backend.serve_compile_helper()"
 
 
 def enabled():
@@ -61,18 +63,18 @@ def _helper():
     proc = _state["proc"]
     if proc is not None and proc.poll() is None:
         return proc
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(Path(__file__).resolve().parents[4])  # the directory holding tgraph/
     env = dict(os.environ, **{_HELPER_ENV: "1"})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     _state["proc"] = subprocess.Popen(
-        [sys.executable, "-c", "from tgraph.ops._background import serve; serve()"],
+        [sys.executable, "-c", _SERVE],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env=env, text=True, start_new_session=True)
     return _state["proc"]
 
 
 def request(kernel_id):
-    """Ask the helper to compile the kernel ``kernel_id`` (an id of :mod:`_opaque`)."""
+    """Ask the helper to compile the kernel ``kernel_id`` (an id of :mod:`.opaque`)."""
     if kernel_id in _state["pending"]:
         return
     try:
@@ -169,20 +171,22 @@ def drain(fd, buffer, block):
     return ids, buffer, False
 
 
-def serve():
+def serve(known, compile_kernel):
     """The helper's main loop: compile the kernels whose ids are read from stdin.
 
     The newest request first: the main process needs its kernels in the order it asked
     for them (forward before gradient), so when it finishes compiling the graph and
-    starts on the kernels the helper has not, it finds the first ones left.
+    starts on the kernels the helper has not, it finds the first ones left. The helper
+    runs ``tgraph.backend.numba.serve_compile_helper()``: importing that package
+    registers every kernel, and it passes its registry here.
+
+    Args:
+        known: ``known()`` -> the ids of the kernels registered in this process.
+        compile_kernel: ``compile_kernel(kernel_id)`` compiles a kernel into the disk
+            cache.
     """
     os.environ[_HELPER_ENV] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import tgraph.ops.blas  # noqa: F401  (the modules that define kernels)
-    import tgraph.ops.conv  # noqa: F401
-    import tgraph.ops.pool  # noqa: F401
-    from tgraph.ops import _opaque
-
     parent = os.getppid()
     fd, buffer, queue, ended = sys.stdin.fileno(), b"", [], False
     while queue or not ended:
@@ -194,13 +198,13 @@ def serve():
         if not queue:
             continue
         kernel_id = queue.pop()
-        if kernel_id not in _opaque.known_kernels():
+        if kernel_id not in known():
             continue
         handle = _try_lock(kernel_id)
         if handle is None:  # the parent compiles it
             continue
         try:
-            _opaque.compile_kernel(kernel_id)
+            compile_kernel(kernel_id)
         except Exception:  # the parent compiles it again and reports the error
             pass
         finally:
