@@ -1,10 +1,14 @@
-"""Shared fixtures: real MNIST arrays, compiled once per session."""
+"""Shared fixtures: real MNIST arrays, compiled once per session; op graphs compiled in
+each mode, once per test module."""
 
 import os
 from pathlib import Path
 
 import numpy as np
+import pytensor
 import pytest
+
+from tgraph.backend import get_mode
 
 SHARED_DATA = Path(os.environ.get("TGRAPH_SHARED_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -32,3 +36,25 @@ def small_npz(tmp_path_factory):
         np.savez(path, x_train=d["x_train"][:1000], y_train=d["y_train"][:1000],
                  x_test=d["x_test"][:500], y_test=d["y_test"][:500])
     return path
+
+
+# the modes an op test compares: tgraph's Numba mode, and Python (the ops' numpy
+# ``perform``, the reference)
+OP_MODES = ("NUMBA", "FAST_COMPILE")
+
+
+@pytest.fixture(scope="module", params=OP_MODES)
+def op_mode(request):
+    """The name of each of :data:`OP_MODES`, module by module (compiling is the slow part)."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def compiled(request, op_mode):
+    """``(mode name, function)``: the test module's ``graph()`` compiled in each mode.
+
+    ``graph()`` returns ``(inputs, outputs)``: every case of the module in one graph, so
+    each mode compiles once and the tests index into the outputs.
+    """
+    inputs, outputs = request.module.graph()
+    return op_mode, pytensor.function(inputs, outputs, mode=get_mode(op_mode))

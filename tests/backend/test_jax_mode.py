@@ -1,7 +1,8 @@
 """PyTensor's JAX backend (``mode="JAX"``, how tgraph runs on a GPU) on tgraph's image ops:
 the same forward values and gradients as the Python path, a whole LeNet-style model
 taking the same training steps as in the default Numba mode, and ``Model`` training
-from its shared data (the minibatch gather of static size) in JAX as in Numba.
+from its shared data (the minibatch gather of static size) in JAX as in Numba, and
+Threefry's numbers equal to numpy's.
 """
 
 import numpy as np
@@ -16,6 +17,7 @@ from tgraph.backend import get_mode
 from tgraph.model import training_updates
 from tgraph.objective import objective, target_variable
 from tgraph.ops import conv, pool
+from tgraph.ops.threefry import threefry_uniform
 
 from support.image_reference import reference_conv
 
@@ -31,7 +33,8 @@ POOL_CASES = [((2, 3, 13, 13), (2, 2), (2, 2), False),
 
 
 def _conv_case(rng, x_shape, w_shape, stride, padding):
-    """With a stride > 1 the input needs a static size in JAX (see tgraph.backend.jax.conv.static_size)."""
+    """With a stride > 1 the input needs a static size in JAX (see
+    tgraph.backend.jax.conv.static_size)."""
     strided = max(stride) > 1
     x = pt.tensor4("x", dtype="float64", shape=x_shape if strided else (None,) * 4)
     w = pt.tensor4("w", dtype="float64", shape=w_shape if strided else (None,) * 4)
@@ -178,7 +181,7 @@ def test_cli_trains_saves_and_evaluates_in_jax_mode(tmp_path, small_npz, capsys)
 
     from tgraph.cli import main
 
-    spec = Path(__file__).resolve().parents[1] / "specs" / "logreg.py"
+    spec = Path(__file__).resolve().parents[2] / "specs" / "logreg.py"
     out = tmp_path / "run"
     assert main(["train", str(spec), "--mode", "JAX", "--epochs", "2", "--data", str(small_npz),
                  "--out", str(out), "--quiet"]) == 0
@@ -188,3 +191,13 @@ def test_cli_trains_saves_and_evaluates_in_jax_mode(tmp_path, small_npz, capsys)
     assert main(["eval", str(out), "--data", str(small_npz), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["test"]["error"] == pytest.approx(metrics["test_error"])
+
+
+def test_threefry_gives_the_same_numbers_as_numpy():
+    import tgraph.backend.jax  # noqa: F401  (mode="JAX" below is PyTensor's name)
+
+    key = np.array([7, 9], np.int64)
+    out = threefry_uniform(pt.as_tensor(key), (5, 3))
+    got = pytensor.function([], out, mode="JAX")()
+    want = pytensor.function([], out, mode="FAST_COMPILE")()
+    np.testing.assert_array_equal(np.asarray(got), want)
