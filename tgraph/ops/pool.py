@@ -32,6 +32,7 @@ __all__ = [
     "AvgPool2DGrad",
 ]
 
+
 def pool_output_size(size, pool, stride, ignore_border):
     """Number of windows along one axis (Theano's ``pool_2d`` rule); ints or symbolic.
 

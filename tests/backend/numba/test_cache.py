@@ -5,8 +5,8 @@ import subprocess
 import sys
 import textwrap
 
-from tgraph.backend.numba.runtime import cache as _numba_cache
 from tgraph.backend.numba.kernels.gemm import gemm_into
+from tgraph.backend.numba.runtime import cache as _numba_cache
 
 CALLEE = "import numba\n\n@numba.njit(cache=True)\ndef g():\n    return {}\n"
 CALLER = "import numba\nfrom callee import g\n\n@numba.njit(cache=True)\ndef f():\n    return g()\n"
@@ -50,7 +50,7 @@ def test_a_cached_caller_runs_the_edited_callee_in_a_watched_tree(tmp_path):
 def test_tgraph_kernels_use_the_tree_stamp():
     locator = gemm_into._cache._impl._locator
     assert isinstance(locator, _numba_cache._TreeStamp)
-    tree = _numba_cache.tree_key(os.path.dirname(os.path.dirname(_numba_cache.__file__)))
+    tree = _numba_cache.tree_key(_numba_cache.BACKEND_ROOT)  # tgraph/backend/numba
     assert locator.get_source_stamp()[1] == tree
 
 
@@ -65,3 +65,15 @@ def test_tree_key_covers_only_files_that_mention_numba(tmp_path):
     (tmp_path / "k.py").write_text("import numba  # edited\n")
     assert _numba_cache.tree_key(tmp_path) != before
     _numba_cache._TREE_KEYS.clear()
+
+
+def test_functions_under_pytensor_keys_are_filed_apart_from_pytensor_alone():
+    """Their code may contain tgraph's overrides, which PyTensor's keys do not name."""
+    import numba
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH, compile_numba_function_src
+
+    fn = compile_numba_function_src("def f(x):\n    return x + 1\n", "f",
+                                    cache_key="tgraph-test-pytensor-keyed")
+    locator = numba.njit(cache=True)(fn)._cache._impl._locator
+    tree = _numba_cache.tree_key(_numba_cache.BACKEND_ROOT)
+    assert locator.get_cache_path() == NUMBA_CACHE_PATH / f"tgraph-{tree}"
