@@ -13,12 +13,12 @@ draw from the shared generator as the ``pytensor`` reference (what tgraph drew b
 :mod:`tgraph.ops.threefry`).
 
     python benchmarks/ops.py --products   # the dense layers' matrix products
-    python benchmarks/ops.py --one-pool   # the cost of tgraph.threads.one_pool
+    python benchmarks/ops.py --one-pool   # the cost of tgraph.backend.threads.one_pool
 
 ``--products`` times the products of the specs' dense layers compiled in the Numba
-mode (inside :data:`tgraph.threads.one_pool`, as a model runs them), against numpy (its
-own OpenBLAS, its own threads) and PyTorch on 2 threads. ``--one-pool`` times entering
-and leaving the threading scope, the per-call overhead it adds.
+mode (inside :data:`tgraph.backend.threads.one_pool`, as a model runs them), against
+numpy (its own OpenBLAS, its own threads) and PyTorch on 2 threads. ``--one-pool`` times
+entering and leaving the threading scope, the per-call overhead it adds.
 """
 
 import argparse
@@ -34,7 +34,7 @@ from tgraph.backend import get_mode
 from tgraph.ops import elementwise as ew
 from tgraph.ops.dropout import dropout
 from tgraph.random import RandomSource
-from tgraph.threads import blas_threads, one_pool
+from tgraph.backend.threads import blas_threads, one_pool
 
 SHAPES = ((128, 500), (20, 500), (500, 10), (128, 625))
 FUNCTIONS = ("tanh", "sigmoid", "softplus", "elu", "softmax", "log_softmax", "softmax_nll")
@@ -289,7 +289,8 @@ def bench_products(rounds):
 
 
 def bench_one_pool(rounds):
-    """Microseconds to enter and leave :data:`tgraph.threads.one_pool` (outermost scope)."""
+    """Microseconds to enter and leave :data:`tgraph.backend.threads.one_pool` (outermost
+    scope)."""
     def scope():
         with one_pool:
             pass

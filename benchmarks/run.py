@@ -50,13 +50,12 @@ def tgraph_runner(model, batch_size, n_batches):
     """Steps as :class:`tgraph.trainer.Trainer` runs them without validation: runs of
     ``Model.train_steps`` ending at the epoch's end, as long as ``steps_per_call`` says
     from the duration of the previous run."""
+    from tgraph.backend.numba.runtime import background
     from tgraph.trainer import steps_per_call
-
-    from tgraph.ops import _background
 
     model.train_function(batch_size)
     model.train_steps(0, 1, batch_size)  # compiles the step (its kernels perhaps in a helper)
-    _background.finish()  # a helper still compiling must not share the cores with timing
+    background.finish()  # a helper still compiling must not share the cores with timing
     state = {"batch": 0, "per_call": 1}
 
     def run(steps):

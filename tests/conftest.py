@@ -1,10 +1,14 @@
-"""Shared fixtures: real MNIST arrays (the subset the package ships), compiled once per session."""
+"""Shared fixtures: real MNIST arrays (the subset the package ships), compiled once per
+session; op graphs compiled in each mode, once per test module."""
 
 import numpy as np
+import pytensor
 import pytest
 
 from support.dropout_mlp import DropoutMLPs
 from support.paths import EMBEDDED_MNIST
+
+from tgraph.backend import get_mode
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +40,5 @@ def dropout_mlp():
     """``dropout_mlp(optimizer, seed=..., batch_size=...)``: a small dropout MLP for MNIST,
     compiled once per session per optimizer and batch size (see support/dropout_mlp.py)."""
     return DropoutMLPs()
+
+from tgraph.backend import get_mode

@@ -5,7 +5,6 @@
 ...               optimizer=optim.SGD(learning_rate=0.13))
 """
 
-from tgraph import _numba_cache  # noqa: F401  (before any module with cached kernels)
 from tgraph import layers, optim
 from tgraph.errors import (
     ConfigError,

@@ -3,9 +3,9 @@
 The training data lives in shared variables and a training step receives only a
 minibatch index (the deeplearning.net tutorials' ``givens``), so a step copies nothing
 from host memory; :meth:`Model.train_steps` runs several steps in one call (see
-:mod:`tgraph.steps`). Evaluation and prediction take numpy arrays. The compiled
-functions run with BLAS on one thread and Numba's threads doing the parallel work
-(:data:`tgraph.threads.one_pool`).
+:func:`tgraph.backend.compile_steps`). Evaluation and prediction take numpy arrays. The
+compiled functions run with BLAS on one thread and Numba's threads doing the parallel work
+(:data:`tgraph.backend.threads.one_pool`).
 """
 
 import numpy as np
@@ -13,7 +13,8 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.link.jax.linker import JAXLinker
 
-from tgraph.backend import get_mode
+from tgraph.backend import compile_steps, get_mode
+from tgraph.backend.threads import one_pool
 from tgraph.errors import ConfigError, DataError, ModelFileError, SpecError
 from tgraph.network import build
 from tgraph.objective import objective, target_variable
@@ -23,8 +24,6 @@ from tgraph.optim.base import get_optimizer, learning_rate_of, set_learning_rate
 from tgraph.optim.constraints import apply_max_norm, total_norm_constraint
 from tgraph.optim.regularizers import Regularization
 from tgraph.random import generator_state, set_generator_state
-from tgraph.steps import compile_steps
-from tgraph.threads import one_pool
 from tgraph.summary import summary
 
 __all__ = ["Model", "training_updates"]
@@ -193,8 +192,8 @@ class Model:
 
         Reads examples ``[i * batch_size, (i + 1) * batch_size)`` of the shared training
         set and applies one optimizer update. Compiled once per batch size. Called
-        directly it runs outside :data:`tgraph.threads.one_pool` (BLAS may start its own
-        threads); :meth:`train_step` and :meth:`train_steps` run it inside.
+        directly it runs outside :data:`tgraph.backend.threads.one_pool` (BLAS may start
+        its own threads); :meth:`train_step` and :meth:`train_steps` run it inside.
         """
         key = ("train", int(batch_size))
         if key not in self._functions:
@@ -235,7 +234,7 @@ class Model:
         """Run the steps on minibatches ``first, ..., first + count - 1`` in one call.
 
         Computes exactly what ``count`` calls of :meth:`train_step` compute, with one
-        Python call for all of them (see :mod:`tgraph.steps`).
+        Python call for all of them (see :func:`tgraph.backend.compile_steps`).
 
         Args:
             first: index of the first minibatch.

@@ -29,7 +29,6 @@ CASES = [
     ((2, 4, 4, 4), (2, 4, 4, 4), (1, 1), (0, 0)),    # kernel = image: 1x1 output
     ((2, 6, 8, 14), (3, 6, 3, 3), (1, 1), (1, 1)),   # gradient wrt x as a shifted correlation
 ]
-MODES = ("NUMBA", "FAST_COMPILE")
 
 
 @functools.lru_cache(maxsize=None)
@@ -41,7 +40,9 @@ def _case_arrays(index):
     return x, w, gy
 
 
-def _graph():
+def graph():
+    """Inputs ``(x, w, gy)`` and outputs ``(y, gx, gw)`` of every case (the ``compiled``
+    fixture compiles it in each mode)."""
     inputs, outputs = [], []
     for _, _, stride, padding in CASES:
         x, w, gy = (pt.tensor4(name, dtype="float64") for name in ("x", "w", "gy"))
@@ -52,39 +53,33 @@ def _graph():
     return inputs, outputs
 
 
-@pytest.fixture(scope="module", params=MODES)
-def compiled(request):
-    """(mode name, function of all cases' (x, w, gy) -> [(y, gx, gw) per case])."""
-    inputs, outputs = _graph()
-    fn = pytensor.function(inputs, outputs, mode=get_mode(request.param))
-
-    def run(index, x, w, gy):
-        args = [a for i in range(len(CASES)) for a in (_case_arrays(i) if i != index
-                                                      else (x, w, gy))]
-        return fn(*args)[3 * index:3 * index + 3]
-    return request.param, run
+def _run(compiled, index, x, w, gy):
+    """``(y, gx, gw)`` of case ``index`` for ``(x, w, gy)`` from the compiled ``graph()``."""
+    _, fn = compiled
+    args = [a for i in range(len(CASES)) for a in (_case_arrays(i) if i != index
+                                                  else (x, w, gy))]
+    return fn(*args)[3 * index:3 * index + 3]
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))
 def test_forward_matches_scipy(compiled, index):
-    _, run = compiled
     x, w, gy = _case_arrays(index)
-    y, _, _ = run(index, x, w, gy)
+    y, _, _ = _run(compiled, index, x, w, gy)
     np.testing.assert_allclose(y, reference_conv(x, w, *CASES[index][2:]), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))
 def test_gradients_match_finite_differences(compiled, index):
     """``d/de sum(gy * conv(x + e dx, w))`` against ``<gx, dx>``, likewise for ``w``."""
-    _, run = compiled
     x, w, gy = _case_arrays(index)
     rng = np.random.default_rng(100 + index)
     dx, dw = rng.normal(size=x.shape), rng.normal(size=w.shape)
-    _, gx, gw = run(index, x, w, gy)
+    _, gx, gw = _run(compiled, index, x, w, gy)
     eps = 1e-3
 
     def slope(step_x, step_w):
-        loss = [np.sum(gy * run(index, x + e * step_x, w + e * step_w, gy)[0]) for e in (eps, -eps)]
+        loss = [np.sum(gy * _run(compiled, index, x + e * step_x, w + e * step_w, gy)[0])
+                for e in (eps, -eps)]
         return (loss[0] - loss[1]) / (2 * eps)
 
     np.testing.assert_allclose(np.sum(gx * dx), slope(dx, 0), rtol=1e-7)
@@ -92,7 +87,7 @@ def test_gradients_match_finite_differences(compiled, index):
 
 
 def test_numba_and_python_paths_agree():
-    inputs, outputs = _graph()
+    inputs, outputs = graph()
     fast = pytensor.function(inputs, outputs, mode=get_mode("NUMBA"))
     slow = pytensor.function(inputs, outputs, mode="FAST_COMPILE")
     args = [a for i in range(len(CASES)) for a in _case_arrays(i)]

@@ -28,7 +28,6 @@ CASES = [
     ((1, 1, 8, 6), (2, 2), (3, 3), False),    # stride > pool: gaps between windows
     ((1, 1, 8, 6), (2, 2), (3, 3), True),
 ]
-MODES = ("NUMBA", "FAST_COMPILE")
 KINDS = ("max", "avg")
 
 
@@ -46,7 +45,9 @@ def _ops(kind):
     return pool.max_pool2d if kind == "max" else pool.avg_pool2d
 
 
-def _graph():
+def graph():
+    """Inputs ``(x, gy)`` and outputs ``(y, gx)`` of each kind of every case (the
+    ``compiled`` fixture compiles it in each mode)."""
     inputs, outputs = [], []
     for _, pool_size, stride, ignore in CASES:
         x, gy = pt.tensor4("x", dtype="float64"), pt.tensor4("gy", dtype="float64")
@@ -61,23 +62,19 @@ def _all_args(replace=None):
     return [a for i in range(len(CASES)) for a in (replace or {}).get(i, _case_arrays(i))]
 
 
-@pytest.fixture(scope="module", params=MODES)
-def compiled(request):
-    """Function of (case index, kind, x, gy) -> (y, gx), one compiled graph per mode."""
-    inputs, outputs = _graph()
-    fn = pytensor.function(inputs, outputs, mode=get_mode(request.param))
-
-    def run(index, kind, x, gy):
-        start = 4 * index + 2 * KINDS.index(kind)
-        return fn(*_all_args({index: (x, gy)}))[start:start + 2]
-    return run
+def _run(compiled, index, kind, x, gy):
+    """``(y, gx)`` of case ``index`` and ``kind`` for ``(x, gy)`` from the compiled
+    ``graph()``."""
+    _, fn = compiled
+    start = 4 * index + 2 * KINDS.index(kind)
+    return fn(*_all_args({index: (x, gy)}))[start:start + 2]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("index", range(len(CASES)))
 def test_forward_matches_loop(compiled, index, kind):
     x, gy = _case_arrays(index)
-    y, _ = compiled(index, kind, x, gy)
+    y, _ = _run(compiled, index, kind, x, gy)
     want = reference_pool(x, *CASES[index][1:], np.max if kind == "max" else np.mean)
     np.testing.assert_allclose(y, want, rtol=1e-12)
 
@@ -88,14 +85,14 @@ def test_gradient_matches_finite_differences(compiled, index, kind):
     """``d/de sum(gy * pool(x + e dx))`` against ``<gx, dx>``; steps keep every argmax."""
     x, gy = _case_arrays(index)
     dx = np.random.default_rng(50 + index).normal(size=x.shape)
-    _, gx = compiled(index, kind, x, gy)
+    _, gx = _run(compiled, index, kind, x, gy)
     eps = 1e-4
-    loss = [np.sum(gy * compiled(index, kind, x + e * dx, gy)[0]) for e in (eps, -eps)]
+    loss = [np.sum(gy * _run(compiled, index, kind, x + e * dx, gy)[0]) for e in (eps, -eps)]
     np.testing.assert_allclose(np.sum(gx * dx), (loss[0] - loss[1]) / (2 * eps), rtol=1e-7)
 
 
 def test_numba_and_python_paths_agree():
-    inputs, outputs = _graph()
+    inputs, outputs = graph()
     fast = pytensor.function(inputs, outputs, mode=get_mode("NUMBA"))
     slow = pytensor.function(inputs, outputs, mode="FAST_COMPILE")
     args = _all_args()
@@ -121,7 +118,7 @@ def test_ties_route_to_first_maximum_and_nan_propagates(compiled, index):
     x = rng.integers(0, 3, size=x_shape).astype(float)  # many ties
     x.flat[rng.choice(x.size, 3, replace=False)] = np.nan
     gy = rng.normal(size=reference_pool(x, pool_size, stride, ignore, np.max).shape)
-    y, gx = compiled(index, "max", x, gy)
+    y, gx = _run(compiled, index, "max", x, gy)
     np.testing.assert_array_equal(y, reference_pool(x, pool_size, stride, ignore, np.max))
     assert np.isnan(y).any()
     np.testing.assert_allclose(gx, _first_max_gradient(x, gy, pool_size, stride), rtol=1e-14)

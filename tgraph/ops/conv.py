@@ -11,19 +11,15 @@ xp[n, c, i * sh + u, j * sw + v]``, where ``xp`` is ``x`` zero-padded by ``ph`` 
 
 The two gradients are separate ops, so a graph computes only the ones it needs (the
 first layer of a network needs no gradient wrt its input). Each op has a numpy
-``perform`` (Python mode), a parallel Numba implementation (see
-:mod:`tgraph.ops._conv_kernels`) and a JAX one (:func:`register_jax`).
+``perform`` here (Python mode; the reference), parallel Numba code
+(:mod:`tgraph.backend.numba.dispatch.conv`) and a JAX one (:mod:`tgraph.backend.jax.conv`).
 """
 
-import numba
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply, Constant
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
-
-from tgraph.ops import _conv_grad_kernels, _conv_kernels, _conv_tiles, _opaque
 
 __all__ = [
     "conv2d",
@@ -31,12 +27,8 @@ __all__ = [
     "Conv2D",
     "Conv2DGradInput",
     "Conv2DGradFilters",
-    "register_jax",
+    "known_pair",
 ]
-
-# Changes to this file or to the kernels must invalidate PyTensor's on-disk Numba cache.
-_SOURCE_HASH = _opaque.source_key(
-    [*(module.__file__ for module in (_conv_tiles, _conv_kernels, _conv_grad_kernels)), __file__])
 
 
 def conv_output_size(size, kernel, stride, padding):
@@ -96,7 +88,7 @@ def _int_pair(value):
     return pt.cast(value, "int64")
 
 
-def _known_pair(variable):
+def known_pair(variable):
     """The values of a constant length-2 vector, else ``(None, None)``."""
     if isinstance(variable, Constant):
         return tuple(int(v) for v in variable.data)
@@ -168,7 +160,7 @@ class Conv2DGradInput(_ConvOp):
         gz, w = _float4d(gz, "gz"), _float4d(w, "w")
         _same_dtype(gz, w, ("gz", "w"))
         x_hw = _int_pair(x_hw)
-        shape = (gz.type.shape[0], w.type.shape[1], *_known_pair(x_hw))
+        shape = (gz.type.shape[0], w.type.shape[1], *known_pair(x_hw))
         out = pt.tensor(dtype=gz.dtype, shape=shape)
         return Apply(self, [gz, w, x_hw], [out])
 
@@ -203,7 +195,7 @@ class Conv2DGradFilters(_ConvOp):
         x, gz = _float4d(x, "x"), _float4d(gz, "gz")
         _same_dtype(x, gz, ("x", "gz"))
         w_hw = _int_pair(w_hw)
-        shape = (gz.type.shape[1], x.type.shape[1], *_known_pair(w_hw))
+        shape = (gz.type.shape[1], x.type.shape[1], *known_pair(w_hw))
         out = pt.tensor(dtype=x.dtype, shape=shape)
         return Apply(self, [x, gz, w_hw], [out])
 
@@ -273,154 +265,3 @@ def _np_grad_filters(x, gz, w_hw, stride, padding):
         for v, cs in enumerate(cols):
             dw[:, :, u, v] = np.tensordot(gz, xp[:, :, rs, cs], axes=([0, 2, 3], [0, 2, 3]))
     return dw
-
-
-# -- Numba ---------------------------------------------------------------------------------
-# The kernels' parallel parts are compiled once per dtype and called through pointers
-# (tgraph.ops._opaque): stride, padding and threads are arguments, all layers share them.
-
-
-def _cache_key(op, n_threads):
-    return f"tgraph.{type(op).__name__}{op.stride}{op.padding}-threads{n_threads}-{_SOURCE_HASH}"
-
-
-@register_funcify_and_cache_key(Conv2D)
-def _numba_conv2d(op, node=None, **kwargs):
-    (sh, sw), (ph, pw) = op.stride, op.padding
-    n_threads = numba.get_num_threads()
-
-    dtype = node.outputs[0].type.dtype if node else None
-    sizes = (*node.inputs[1].type.shape, *node.inputs[0].type.shape[2:]) if node else ()
-    if None in sizes or len(sizes) != 6:  # chosen at run time: both kernels are compiled
-        _opaque.prefetch(dtype, _conv_kernels.FORWARD_SHIFTED,
-                         _conv_kernels.FORWARD_FILTER_LANES)
-        @numba_njit
-        def conv2d_forward(x, w):
-            x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
-            return _conv_kernels.conv_forward(x, w, sh, sw, ph, pw, n_threads)
-
-        return conv2d_forward, _cache_key(op, n_threads)
-    f_count, _, kh, kw, h, wd = sizes
-    if _conv_kernels.use_shifted(f_count, h, wd, kh, kw, sh, sw, ph, pw):
-        _opaque.prefetch(dtype, _conv_kernels.FORWARD_SHIFTED)
-
-        @numba_njit
-        def conv2d_forward_shifted(x, w):
-            x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
-            return _conv_kernels.FORWARD_SHIFTED(x, w, ph, pw, n_threads)
-
-        return conv2d_forward_shifted, _cache_key(op, n_threads) + "-shifted"
-    _opaque.prefetch(dtype, _conv_kernels.FORWARD_FILTER_LANES)
-
-    @numba_njit
-    def conv2d_forward_filter_lanes(x, w):
-        x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
-        return _conv_kernels.FORWARD_FILTER_LANES(x, w, sh, sw, ph, pw, n_threads)
-
-    return conv2d_forward_filter_lanes, _cache_key(op, n_threads) + "-lanes"
-
-
-@register_funcify_and_cache_key(Conv2DGradInput)
-def _numba_conv2d_grad_input(op, node=None, **kwargs):
-    (sh, sw), (ph, pw) = op.stride, op.padding
-    n_threads = numba.get_num_threads()
-    _opaque.prefetch(node and node.outputs[0].type.dtype,
-                     _conv_grad_kernels.GRAD_INPUT_SCATTER)
-
-    @numba_njit
-    def conv2d_grad_input(gz, w, x_hw):
-        gz, w = np.ascontiguousarray(gz), np.ascontiguousarray(w)
-        return _conv_grad_kernels.conv_grad_input(gz, w, x_hw[0], x_hw[1], sh, sw, ph, pw,
-                                                  n_threads)
-
-    return conv2d_grad_input, _cache_key(op, n_threads)
-
-
-@register_funcify_and_cache_key(Conv2DGradFilters)
-def _numba_conv2d_grad_filters(op, node=None, **kwargs):
-    (sh, sw), (ph, pw) = op.stride, op.padding
-    n_threads = numba.get_num_threads()
-    _opaque.prefetch(node and node.outputs[0].type.dtype,
-                     _conv_grad_kernels.GRAD_FILTERS_WORKERS)
-
-    @numba_njit
-    def conv2d_grad_filters(x, gz, w_hw):
-        x, gz = np.ascontiguousarray(x), np.ascontiguousarray(gz)
-        return _conv_grad_kernels.conv_grad_filters(x, gz, w_hw[0], w_hw[1], sh, sw, ph, pw,
-                                                    n_threads)
-
-    return conv2d_grad_filters, _cache_key(op, n_threads)
-
-
-# -- JAX -----------------------------------------------------------------------------------
-
-
-def _static_size(known, implied, what):
-    """A spatial size the JAX backend needs at trace time (JAX shapes are static).
-
-    Args:
-        known: the size if it is a graph constant, else None.
-        implied: the size implied by the other (static) shapes, or None if they do not
-            determine it (a stride > 1 leaves the last rows unused).
-        what: the op and axis, for the message.
-
-    Raises:
-        NotImplementedError: the size is neither constant nor implied.
-    """
-    if known is not None:
-        return known
-    if implied is not None:
-        return implied
-    raise NotImplementedError(
-        f"{what}: the JAX backend needs the input's spatial size as a constant; give the "
-        "input a static shape, e.g. pt.tensor4(shape=(None, 1, 28, 28)) (tgraph models "
-        "always do)"
-    )
-
-
-def register_jax(jax_funcify):
-    """Register the JAX implementations (``jax.lax.conv_general_dilated`` and its VJPs).
-
-    The gradients are ``jax.vjp`` of the forward convolution, which XLA turns into the
-    transposed convolutions; the spatial sizes they need must be static (see
-    :func:`_static_size`).
-    """
-    import jax
-    import jax.numpy as jnp
-
-    def forward(op):
-        def run(x, w):
-            return jax.lax.conv_general_dilated(
-                x, w, window_strides=op.stride, padding=[(p, p) for p in op.padding],
-                dimension_numbers=("NCHW", "OIHW", "NCHW"))
-        return run
-
-    @jax_funcify.register(Conv2D)
-    def _jax_conv2d(op, **kwargs):
-        return forward(op)
-
-    @jax_funcify.register(Conv2DGradInput)
-    def _jax_conv2d_grad_input(op, node, **kwargs):
-        known = _known_pair(node.inputs[2])
-
-        def run(gz, w, x_hw):
-            hw = [_static_size(k, (o - 1) * s + kk - 2 * p if s == 1 else None,
-                              f"Conv2DGradInput axis {a}")
-                  for a, k, o, s, kk, p in
-                  zip((2, 3), known, gz.shape[2:], op.stride, w.shape[2:], op.padding)]
-            x0 = jnp.zeros((gz.shape[0], w.shape[1], *hw), gz.dtype)
-            return jax.vjp(lambda x: forward(op)(x, w), x0)[1](gz)[0]
-        return run
-
-    @jax_funcify.register(Conv2DGradFilters)
-    def _jax_conv2d_grad_filters(op, node, **kwargs):
-        known = _known_pair(node.inputs[2])
-
-        def run(x, gz, w_hw):
-            khw = [_static_size(k, n + 2 * p - (o - 1) * s if s == 1 else None,
-                               f"Conv2DGradFilters axis {a}")
-                   for a, k, n, o, s, p in
-                   zip((2, 3), known, x.shape[2:], gz.shape[2:], op.stride, op.padding)]
-            w0 = jnp.zeros((gz.shape[1], x.shape[1], *khw), x.dtype)
-            return jax.vjp(lambda w: forward(op)(x, w), w0)[1](gz)[0]
-        return run

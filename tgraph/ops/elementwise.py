@@ -2,21 +2,19 @@
 
 PyTensor's Numba backend calls scalar libm once per element for ``tanh``, ``exp`` and
 friends and does not vectorize them (``pt.tanh`` on float32 (128, 500): ~1000 us, numpy
-12 us). The ops here are tensor-level: their Numba implementation is one flat or
-row-wise loop from :mod:`tgraph.ops.kernels`, which LLVM vectorizes. float32 uses
+12 us). The ops here are tensor-level: their Numba code
+(:mod:`tgraph.backend.numba.dispatch.elementwise`) is one flat or row-wise loop of
+:mod:`tgraph.backend.numba.kernels.elementwise`, which LLVM vectorizes. float32 uses
 polynomial and rational approximations (max errors in each docstring, relative to
 results >= 1.2e-38); float64 uses exact libm, so finite-difference checks stay tight.
 Outputs keep the input dtype; inf and NaN inputs give what numpy gives.
 
-Each op also has a numpy ``perform`` (Python and C backends) and a JAX implementation
-(:func:`register_jax`, called by :mod:`tgraph.ops.jax_support`). The gradients of the
+Each op has a numpy ``perform`` here (the reference; Python and C backends) and a JAX
+implementation (:mod:`tgraph.backend.jax.elementwise`). The gradients of the
 elementwise ops are PyTensor expressions of the output without transcendental
 functions (PyTensor's fused loops for those are fast); the row-wise ops have gradient
 ops. ``benchmarks/ops.py`` times everything against numpy and PyTorch.
 """
-
-import hashlib
-from pathlib import Path
 
 import numpy as np
 import pytensor.tensor as pt
@@ -24,20 +22,14 @@ import scipy.special
 from pytensor.gradient import DisconnectedType, disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
 from pytensor.scalar import upcast
 from pytensor.tensor.type import integer_dtypes
 
-from tgraph.ops import kernels
-
 __all__ = ["tanh", "sigmoid", "elu", "softplus", "softmax", "log_softmax", "softmax_nll",
-           "register_jax"]
+           "Tanh", "Sigmoid", "Softplus", "Elu", "Softmax", "LogSoftmax", "SoftmaxGrad",
+           "LogSoftmaxGrad", "SoftmaxNLL", "SoftmaxNLLGrad"]
 
 FLOAT_DTYPES = ("float32", "float64")
-# Numba's on-disk cache does not notice edits to called kernels; keying on the sources does.
-_SOURCE_HASH = hashlib.sha256(
-    Path(kernels.__file__).read_bytes() + Path(__file__).read_bytes()
-).hexdigest()[:16]
 
 
 def _as_float(x, name="x"):
@@ -55,11 +47,9 @@ def _connected(g):
 
 
 class _KernelOp(Op):
-    """An op computed by ``numba_apply(kernel_by_dtype[dtype])`` in the Numba backend."""
+    """An op of this module (one Numba kernel each in the Numba backend)."""
 
     __props__ = ()
-    kernel_by_dtype = {}  # output dtype -> kernel from tgraph.ops.kernels
-    numba_apply = staticmethod(kernels.apply_flat)  # kernel -> array function
 
     def infer_shape(self, fgraph, node, shapes):
         return [shapes[0]]
@@ -82,7 +72,6 @@ class _Unary(_KernelOp):
 class Tanh(_Unary):
     """``tanh``; float32 max abs. and rel. error 2.8e-7, exactly +-1 beyond +-9."""
 
-    kernel_by_dtype = kernels.TANH_FLAT
     numpy = staticmethod(np.tanh)
 
     @staticmethod
@@ -93,7 +82,6 @@ class Tanh(_Unary):
 class Sigmoid(_Unary):
     """``1 / (1 + exp(-x))`` from ``exp(-|x|)``; float32 max rel. error 2e-7, abs. 1e-7."""
 
-    kernel_by_dtype = kernels.SIGMOID_FLAT
     numpy = staticmethod(scipy.special.expit)
 
     @staticmethod
@@ -103,8 +91,6 @@ class Sigmoid(_Unary):
 
 class Softplus(_Unary):
     """``max(x, 0) + log1p(exp(-|x|))``; float32 max rel. error 2.7e-7, abs. 5e-7."""
-
-    kernel_by_dtype = kernels.SOFTPLUS_FLAT
 
     @staticmethod
     def numpy(x):
@@ -118,8 +104,6 @@ class Softplus(_Unary):
 class Elu(_Unary):
     """``x if x > 0 else expm1(x)``; float32 max rel. error 1.4e-7, abs. 5e-8."""
 
-    kernel_by_dtype = kernels.ELU_FLAT
-
     @staticmethod
     def numpy(x):
         return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
@@ -131,8 +115,6 @@ class Elu(_Unary):
 
 class _RowOp(_KernelOp):
     """An op on the last axis of same-shape inputs (leading axes are independent rows)."""
-
-    numba_apply = staticmethod(kernels.apply_rows)
 
     def make_node(self, *inputs):
         x = _as_float(inputs[-1])  # the gradient ops take (g, y): g follows y's dtype
@@ -149,8 +131,6 @@ class _RowOp(_KernelOp):
 class Softmax(_RowOp):
     """Softmax over the last axis; float32 max abs. error 3e-7."""
 
-    kernel_by_dtype = kernels.SOFTMAX_ROWS
-
     @staticmethod
     def numpy(x):
         return scipy.special.softmax(x, axis=-1)
@@ -163,8 +143,6 @@ class LogSoftmax(_RowOp):
     """``(x - max) - log sum exp(x - max)`` over the last axis; float32 max abs. error
     6e-8 * (1 + |result|)."""
 
-    kernel_by_dtype = kernels.LOG_SOFTMAX_ROWS
-
     @staticmethod
     def numpy(x):
         return scipy.special.log_softmax(x, axis=-1)
@@ -175,9 +153,6 @@ class LogSoftmax(_RowOp):
 
 class SoftmaxGrad(_RowOp):
     """``(g, y) -> y * (g - sum(g * y))`` on rows, for ``y = softmax(x)``."""
-
-    kernel_by_dtype = kernels.SOFTMAX_GRAD_ROWS
-    numba_apply = staticmethod(kernels.apply_rows2)
 
     @staticmethod
     def numpy(g, y):
@@ -191,9 +166,6 @@ class SoftmaxGrad(_RowOp):
 
 class LogSoftmaxGrad(_RowOp):
     """``(g, y) -> g - exp(y) * sum(g)`` on rows, for ``y = log_softmax(x)``."""
-
-    kernel_by_dtype = kernels.LOG_SOFTMAX_GRAD_ROWS
-    numba_apply = staticmethod(kernels.apply_rows2)
 
     @staticmethod
     def numpy(g, y):
@@ -228,9 +200,6 @@ class SoftmaxNLL(_KernelOp):
     sum passes; they stay apart (not summed into a log-sum-exp) so that rows of large
     logits lose no digits. float32 max abs. error of nll: 2e-7 * (1 + nll).
     """
-
-    kernel_by_dtype = kernels.SOFTMAX_NLL_ROWS
-    numba_apply = staticmethod(kernels.apply_softmax_nll)
 
     def make_node(self, logits, labels):
         logits, labels = _as_float(logits, "logits"), pt.as_tensor_variable(labels)
@@ -270,9 +239,6 @@ class SoftmaxNLL(_KernelOp):
 class SoftmaxNLLGrad(_KernelOp):
     """``(g, logits, stats, labels) -> (softmax(logits) - onehot(labels)) * g[:, None]``."""
 
-    kernel_by_dtype = kernels.SOFTMAX_NLL_GRAD_ROWS
-    numba_apply = staticmethod(kernels.apply_softmax_nll_grad)
-
     def make_node(self, g, logits, stats, labels):
         logits, labels = pt.as_tensor_variable(logits), pt.as_tensor_variable(labels)
         g, stats = (pt.cast(v, logits.dtype) for v in (g, stats))
@@ -297,49 +263,6 @@ class SoftmaxNLLGrad(_KernelOp):
         d_stat = -(p * h * g[:, None]).sum(-1)
         return [(h * (p - onehot)).sum(-1), p * h * g[:, None],
                 pt.stack([d_stat, d_stat], axis=1), disconnected_type()]
-
-
-@register_funcify_and_cache_key(_KernelOp)
-def _numba_funcify(op, node, **kwargs):
-    """The op's array function, and a cache key that changes with the kernels' source."""
-    dtypes = "_".join(v.dtype for v in node.inputs)
-    key = f"tgraph_{type(op).__name__}_{dtypes}_{_SOURCE_HASH}"
-    return op.numba_apply(op.kernel_by_dtype[node.outputs[0].dtype]), key
-
-
-def _jax_implementations():
-    import jax
-    import jax.numpy as jnp
-
-    def softmax_nll_jax(x, labels):
-        m = x.max(axis=-1)
-        log_s = jnp.log(jnp.exp(x - m[:, None]).sum(axis=-1))
-        picked = jnp.take_along_axis(x, labels[:, None], axis=-1)[:, 0]
-        return (m - picked) + log_s, jnp.stack([m, log_s], axis=1)
-
-    def softmax_nll_grad_jax(g, x, stats, labels):
-        onehot = jax.nn.one_hot(labels, x.shape[-1], dtype=x.dtype)
-        return (jnp.exp((x - stats[:, :1]) - stats[:, 1:]) - onehot) * g[:, None]
-
-    return {
-        Tanh: jnp.tanh, Sigmoid: jax.nn.sigmoid, Softplus: jax.nn.softplus, Elu: jax.nn.elu,
-        Softmax: lambda x: jax.nn.softmax(x, axis=-1),
-        LogSoftmax: lambda x: jax.nn.log_softmax(x, axis=-1),
-        SoftmaxGrad: SoftmaxGrad.numpy,  # numpy-style array code, runs on jax arrays
-        LogSoftmaxGrad: lambda g, y: g - jnp.exp(y) * g.sum(axis=-1, keepdims=True),
-        SoftmaxNLL: softmax_nll_jax,
-        SoftmaxNLLGrad: softmax_nll_grad_jax,
-    }
-
-
-def register_jax(jax_funcify):
-    """Give PyTensor's JAX backend an implementation of each op in this module.
-
-    Args:
-        jax_funcify: ``pytensor.link.jax.dispatch.jax_funcify``.
-    """
-    for cls, impl in _jax_implementations().items():
-        jax_funcify.register(cls)(lambda op, impl=impl, **kwargs: impl)
 
 
 _tanh, _sigmoid, _softplus, _elu = Tanh(), Sigmoid(), Softplus(), Elu()

@@ -10,8 +10,8 @@ values that exist (average pooling divides by their number).
 
 The max-pooling gradient routes each output gradient to the first maximum of its
 window in row-major order (as Theano and PyTorch do); overlapping windows add up.
-Each op has a numpy ``perform`` (Python mode), a parallel Numba implementation (see
-:mod:`tgraph.ops._pool_kernels`) and a JAX one (:func:`register_jax`).
+Each op has a numpy ``perform`` here (Python mode; the reference), parallel Numba code
+(:mod:`tgraph.backend.numba.dispatch.pool`) and a JAX one (:mod:`tgraph.backend.jax.pool`).
 """
 
 import numpy as np
@@ -19,18 +19,8 @@ import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedType, grad_not_implemented
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
 
-from tgraph.ops import _opaque
-from tgraph.ops import _pool_kernels as kernels
-from tgraph.ops.conv import (
-    _float4d,
-    _int_pair,
-    _known_pair,
-    _pair,
-    _static_or_symbolic,
-    _static_size,
-)
+from tgraph.ops.conv import _float4d, _int_pair, _pair, _static_or_symbolic, known_pair
 
 __all__ = [
     "max_pool2d",
@@ -40,11 +30,7 @@ __all__ = [
     "MaxPool2DGrad",
     "AvgPool2D",
     "AvgPool2DGrad",
-    "register_jax",
 ]
-
-# Changes to this file or to the kernels must invalidate PyTensor's on-disk Numba cache.
-_SOURCE_HASH = _opaque.source_key([kernels.__file__, __file__])
 
 
 def pool_output_size(size, pool, stride, ignore_border):
@@ -164,7 +150,7 @@ class AvgPool2DGrad(_PoolOp):
 
     def make_node(self, gz, x_hw):
         gz, x_hw = _float4d(gz, "gz"), _int_pair(x_hw)
-        out = pt.tensor(dtype=gz.dtype, shape=(*gz.type.shape[:2], *_known_pair(x_hw)))
+        out = pt.tensor(dtype=gz.dtype, shape=(*gz.type.shape[:2], *known_pair(x_hw)))
         return Apply(self, [gz, x_hw], [out])
 
     def perform(self, node, inputs, outputs):
@@ -220,154 +206,3 @@ def _np_avg_pool_grad(gz, x_hw, op):
         count = (rows.stop - rows.start) * (cols.stop - cols.start)
         gx[:, :, rows, cols] += (gz[:, :, i, j] / count)[:, :, None, None]
     return gx
-
-
-# -- Numba ---------------------------------------------------------------------------------
-
-
-def _cache_key(op):
-    return f"tgraph.{type(op).__name__}{op.pool}{op.stride}{op.ignore_border}-{_SOURCE_HASH}"
-
-
-@register_funcify_and_cache_key(MaxPool2D)
-def _numba_max_pool(op, node=None, **kwargs):
-    (kh, kw), (sh, sw) = op.pool, op.stride
-    op_out_dims = _numba_out_dims(op)
-
-    dtype = node and node.outputs[0].type.dtype
-    if (kh, kw, sh, sw) == (2, 2, 2, 2):  # chosen here: one kernel is compiled, not both
-        _opaque.prefetch(dtype, kernels.MAX_POOL_2X2_PLANES)
-
-        @numba_njit
-        def max_pool2d_2x2(x):
-            oh, ow = op_out_dims(x.shape[2], x.shape[3])
-            return kernels.max_pool_2x2(np.ascontiguousarray(x), oh, ow)
-
-        return max_pool2d_2x2, _cache_key(op)
-    _opaque.prefetch(dtype, kernels.MAX_POOL_PLANES)
-
-    @numba_njit
-    def max_pool2d_forward(x):
-        oh, ow = op_out_dims(x.shape[2], x.shape[3])
-        return kernels.max_pool_general(np.ascontiguousarray(x), kh, kw, sh, sw, oh, ow)
-
-    return max_pool2d_forward, _cache_key(op)
-
-
-@register_funcify_and_cache_key(MaxPool2DGrad)
-def _numba_max_pool_grad(op, node=None, **kwargs):
-    (kh, kw), (sh, sw) = op.pool, op.stride
-
-    dtype = node and node.outputs[0].type.dtype
-    if (kh, kw, sh, sw) == (2, 2, 2, 2):
-        _opaque.prefetch(dtype, kernels.MAX_POOL_GRAD_2X2_PLANES)
-
-        @numba_njit
-        def max_pool2d_grad_2x2(x, out, gz):
-            x, out = np.ascontiguousarray(x), np.ascontiguousarray(out)
-            return kernels.max_pool_grad_2x2(x, out, np.ascontiguousarray(gz))
-
-        return max_pool2d_grad_2x2, _cache_key(op)
-    _opaque.prefetch(dtype, kernels.MAX_POOL_GRAD_PLANES)
-
-    @numba_njit
-    def max_pool2d_grad(x, out, gz):
-        x, out = np.ascontiguousarray(x), np.ascontiguousarray(out)
-        return kernels.max_pool_grad_general(x, out, np.ascontiguousarray(gz), kh, kw, sh, sw)
-
-    return max_pool2d_grad, _cache_key(op)
-
-
-@register_funcify_and_cache_key(AvgPool2D)
-def _numba_avg_pool(op, node=None, **kwargs):
-    (kh, kw), (sh, sw) = op.pool, op.stride
-    op_out_dims = _numba_out_dims(op)
-    _opaque.prefetch(node and node.outputs[0].type.dtype, kernels.AVG_POOL_PLANES)
-
-    @numba_njit
-    def avg_pool2d_forward(x):
-        oh, ow = op_out_dims(x.shape[2], x.shape[3])
-        return kernels.avg_pool(np.ascontiguousarray(x), kh, kw, sh, sw, oh, ow)
-
-    return avg_pool2d_forward, _cache_key(op)
-
-
-@register_funcify_and_cache_key(AvgPool2DGrad)
-def _numba_avg_pool_grad(op, node=None, **kwargs):
-    (kh, kw), (sh, sw) = op.pool, op.stride
-    _opaque.prefetch(node and node.outputs[0].type.dtype, kernels.AVG_POOL_GRAD_PLANES)
-
-    @numba_njit
-    def avg_pool2d_grad(gz, x_hw):
-        return kernels.avg_pool_grad(np.ascontiguousarray(gz), x_hw[0], x_hw[1], kh, kw, sh, sw)
-
-    return avg_pool2d_grad, _cache_key(op)
-
-
-def _numba_out_dims(op):
-    """A jitted ``(h, w) -> (oh, ow)`` for ``op``'s configuration."""
-    (kh, kw), (sh, sw), ignore = op.pool, op.stride, op.ignore_border
-
-    @numba_njit
-    def out_dims(h, w):
-        return _nb_out_size(h, kh, sh, ignore), _nb_out_size(w, kw, sw, ignore)
-
-    return out_dims
-
-
-@numba_njit
-def _nb_out_size(size, pool, stride, ignore_border):
-    if ignore_border:
-        return max(0, (size - pool) // stride + 1)
-    if stride >= pool:
-        return (size - 1) // stride + 1
-    return max(0, (size - 1 - pool + stride) // stride) + 1
-
-
-# -- JAX -----------------------------------------------------------------------------------
-
-
-def register_jax(jax_funcify):
-    """Register the JAX implementations (``jax.lax.reduce_window`` and its VJPs)."""
-    import jax
-    import jax.numpy as jnp
-
-    def windows(op, x, init, combine):
-        (kh, kw), (sh, sw) = op.pool, op.stride
-        oh, ow = op.out_dims(x.shape[2], x.shape[3])
-        pad_h = max(0, (oh - 1) * sh + kh - x.shape[2])
-        pad_w = max(0, (ow - 1) * sw + kw - x.shape[3])
-        return jax.lax.reduce_window(x, init, combine, (1, 1, kh, kw), (1, 1, sh, sw),
-                                     ((0, 0), (0, 0), (0, pad_h), (0, pad_w)))[:, :, :oh, :ow]
-
-    def max_pool(op):
-        return lambda x: windows(op, x, np.array(-np.inf, x.dtype), jax.lax.max)
-
-    def avg_pool(op):
-        def run(x):
-            zero = np.array(0, x.dtype)  # a concrete init: JAX then knows the monoid
-            counts = windows(op, jnp.ones((1, 1, *x.shape[2:]), x.dtype), zero, jax.lax.add)
-            return windows(op, x, zero, jax.lax.add) / counts
-        return run
-
-    @jax_funcify.register(MaxPool2D)
-    def _jax_max_pool(op, **kwargs):
-        return max_pool(op)
-
-    @jax_funcify.register(MaxPool2DGrad)
-    def _jax_max_pool_grad(op, **kwargs):
-        return lambda x, out, gz: jax.vjp(max_pool(op), x)[1](gz)[0]
-
-    @jax_funcify.register(AvgPool2D)
-    def _jax_avg_pool(op, **kwargs):
-        return avg_pool(op)
-
-    @jax_funcify.register(AvgPool2DGrad)
-    def _jax_avg_pool_grad(op, node, **kwargs):
-        known = _known_pair(node.inputs[1])
-
-        def run(gz, x_hw):
-            hw = [_static_size(k, None, f"AvgPool2DGrad axis {a}") for a, k in zip((2, 3), known)]
-            x0 = jnp.zeros((*gz.shape[:2], *hw), gz.dtype)
-            return jax.vjp(avg_pool(op), x0)[1](gz)[0]
-        return run

@@ -13,25 +13,28 @@ Layout: block ``j`` (counter ``(j mod 2**32, j div 2**32)``) gives two 32-bit wo
 the first fills entry ``j`` of the raveled output, the second entry ``j + ceil(n / 2)``.
 A word ``w`` becomes ``(w >> 8) * 2**-24``: 24 random bits, exact in float32 and
 float64, uniform on [0, 1).
+
+The op's ``perform`` (numpy, :func:`uniform_array`) is the reference; the Numba code
+(:mod:`tgraph.backend.numba.dispatch.threefry`) and the JAX code
+(:mod:`tgraph.backend.jax.threefry`) give the same numbers.
 """
 
-import numba
 import numpy as np
 import pytensor.tensor as pt
-from numba.np.unsafe.ndarray import to_fixed_tuple
 from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import register_funcify_and_cache_key
 from pytensor.tensor.basic import infer_static_shape
 
-__all__ = ["ThreefryUniform", "threefry_uniform", "threefry2x32", "register_jax"]
+__all__ = ["ThreefryUniform", "threefry_uniform", "threefry2x32", "uniform_array", "DTYPES",
+           "ROTATIONS", "PARITY", "ROUNDS", "SCALE"]
 
 _U32 = np.uint32
-_ROTATIONS = (13, 15, 26, 6, 17, 29, 16, 24)  # Threefry-2x32 rotation constants
-_PARITY = 0x1BD11BDA  # Threefish key-schedule parity
-_ROUNDS = 20
-_SCALE = 2.0 ** -24
+ROTATIONS = (13, 15, 26, 6, 17, 29, 16, 24)  # Threefry-2x32 rotation constants
+PARITY = 0x1BD11BDA  # Threefish key-schedule parity
+ROUNDS = 20
+SCALE = 2.0 ** -24
+DTYPES = ("float32", "float64")
 
 
 def threefry2x32(k0, k1, c0, c1, xp=np):
@@ -47,10 +50,10 @@ def threefry2x32(k0, k1, c0, c1, xp=np):
         The two uint32 output words, arrays of the counters' shape.
     """
     k0, k1 = xp.asarray(k0, dtype=xp.uint32), xp.asarray(k1, dtype=xp.uint32)
-    keys = (k0, k1, k0 ^ k1 ^ xp.uint32(_PARITY))
+    keys = (k0, k1, k0 ^ k1 ^ xp.uint32(PARITY))
     x0, x1 = c0 + keys[0], c1 + keys[1]
-    for block in range(_ROUNDS // 4):
-        for r in _ROTATIONS[4 * (block % 2):4 * (block % 2) + 4]:
+    for block in range(ROUNDS // 4):
+        for r in ROTATIONS[4 * (block % 2):4 * (block % 2) + 4]:
             x0 = x0 + x1
             x1 = ((x1 << xp.uint32(r)) | (x1 >> xp.uint32(32 - r))) ^ x0
         x0 = x0 + keys[(block + 1) % 3]
@@ -58,51 +61,14 @@ def threefry2x32(k0, k1, c0, c1, xp=np):
     return x0, x1
 
 
-def _uniform_array(key, shape, dtype, xp=np):
+def uniform_array(key, shape, dtype, xp=np):
     """The numbers of :class:`ThreefryUniform` with array code (numpy or ``jax.numpy``)."""
     n = int(np.prod(shape))
     j = xp.arange((n + 1) // 2)
     c0, c1 = (j % 2**32).astype(xp.uint32), (j // 2**32).astype(xp.uint32)
     w0, w1 = threefry2x32(key[0].astype(xp.uint32), key[1].astype(xp.uint32), c0, c1, xp)
     words = xp.concatenate([w0, w1])[:n]
-    return ((words >> xp.uint32(8)).astype(dtype) * xp.asarray(_SCALE, dtype=dtype)).reshape(shape)
-
-
-@numba.njit(inline="always")
-def _rotl(x, r):
-    return _U32((x << r) | (x >> (32 - r)))
-
-
-@numba.njit(inline="always")
-def _threefry_nb(k0, k1, c0, c1):
-    keys = (k0, k1, _U32(k0 ^ k1 ^ _U32(_PARITY)))
-    x0, x1 = _U32(c0 + k0), _U32(c1 + k1)
-    for block in range(_ROUNDS // 4):
-        for i in range(4):
-            x0 = _U32(x0 + x1)
-            x1 = _U32(_rotl(x1, _ROTATIONS[4 * (block % 2) + i]) ^ x0)
-        x0 = _U32(x0 + keys[(block + 1) % 3])
-        x1 = _U32(x1 + keys[(block + 2) % 3] + _U32(block + 1))
-    return x0, x1
-
-
-def _fill_kernel(dtype):
-    scale = np.dtype(dtype).type(_SCALE)
-
-    @numba.njit(error_model="numpy")
-    def fill(k0, k1, out):
-        n = out.size
-        half = (n + 1) // 2
-        for j in range(half):
-            w0, w1 = _threefry_nb(k0, k1, _U32(j & 0xFFFFFFFF), _U32(j >> 32))
-            out[j] = out.dtype.type(w0 >> 8) * scale
-            if j + half < n:
-                out[j + half] = out.dtype.type(w1 >> 8) * scale
-
-    return fill
-
-
-_FILL = {"float32": _fill_kernel("float32"), "float64": _fill_kernel("float64")}
+    return ((words >> xp.uint32(8)).astype(dtype) * xp.asarray(SCALE, dtype=dtype)).reshape(shape)
 
 
 class ThreefryUniform(Op):
@@ -111,7 +77,7 @@ class ThreefryUniform(Op):
     __props__ = ("dtype",)
 
     def __init__(self, dtype="float32"):
-        if dtype not in _FILL:
+        if dtype not in DTYPES:
             raise TypeError(f"ThreefryUniform: `dtype` (={dtype!r}) must be float32 or float64")
         self.dtype = dtype
 
@@ -126,7 +92,7 @@ class ThreefryUniform(Op):
 
     def perform(self, node, inputs, outputs):
         key, shape = inputs
-        outputs[0][0] = _uniform_array(np.asarray(key), tuple(int(s) for s in shape), self.dtype)
+        outputs[0][0] = uniform_array(np.asarray(key), tuple(int(s) for s in shape), self.dtype)
 
     def infer_shape(self, fgraph, node, shapes):
         shape = node.inputs[1]
@@ -137,35 +103,6 @@ class ThreefryUniform(Op):
 
     def pullback(self, inputs, outputs, cotangents):
         return [disconnected_type(), disconnected_type()]
-
-
-@register_funcify_and_cache_key(ThreefryUniform)
-def _numba_threefry_uniform(op, node, **kwargs):
-    fill, ndim, dtype = _FILL[op.dtype], node.outputs[0].ndim, np.dtype(op.dtype)
-
-    @numba.njit
-    def threefry_uniform_op(key, shape):
-        out = np.empty(to_fixed_tuple(shape, ndim), dtype)
-        fill(_U32(key[0] & 0xFFFFFFFF), _U32(key[1] & 0xFFFFFFFF), out.ravel())
-        return out
-
-    return threefry_uniform_op, f"tgraph_threefry_uniform_{op.dtype}_{ndim}_v1"
-
-
-def register_jax(jax_funcify):
-    """Give PyTensor's JAX backend :class:`ThreefryUniform` (same numbers as Numba)."""
-    import jax.numpy as jnp
-
-    def impl(op, node, **kwargs):
-        static = node.outputs[0].type.shape
-
-        def threefry_uniform_jax(key, shape):
-            dims = static if None not in static else tuple(int(s) for s in shape)
-            return _uniform_array(key, dims, op.dtype, xp=jnp)
-
-        return threefry_uniform_jax
-
-    jax_funcify.register(ThreefryUniform)(impl)
 
 
 def threefry_uniform(key, shape, dtype="float32"):

@@ -1,0 +1,87 @@
+"""The threading policy: BLAS on one thread while a model's compiled code runs, the
+user's setting restored after, and every compiled call of a Model inside the scope."""
+
+import threading
+
+import pytest
+
+import tgraph
+from tgraph import layers as L
+from tgraph.backend.threads import blas_threads, one_pool, set_blas_threads
+
+pytestmark = pytest.mark.skipif(blas_threads() is None,
+                                reason="Numba's BLAS is not OpenBLAS: nothing to limit")
+
+
+@pytest.fixture
+def two_blas_threads():
+    before = blas_threads()
+    set_blas_threads(2)
+    yield
+    set_blas_threads(before)
+
+
+def test_scope_limits_blas_and_restores(two_blas_threads):
+    with one_pool:
+        assert blas_threads() == 1
+        with one_pool:  # re-entrant
+            assert blas_threads() == 1
+        assert blas_threads() == 1
+    assert blas_threads() == 2
+    with pytest.raises(ZeroDivisionError):
+        with one_pool:
+            1 / 0
+    assert blas_threads() == 2
+
+
+def test_scopes_of_two_threads_restore_once_both_end(two_blas_threads):
+    inside, release = threading.Event(), threading.Event()
+
+    def worker():
+        with one_pool:
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait(10)
+    with one_pool:
+        pass
+    assert blas_threads() == 1  # the worker's scope is still open
+    release.set()
+    thread.join()
+    assert blas_threads() == 2
+
+
+@pytest.fixture(scope="module")
+def model(mnist):
+    model = tgraph.Model([L.Input((784,)), L.Dense(10, activation="softmax")],
+                         mode="FAST_COMPILE")
+    model.set_train_data(*mnist["train"])
+    return model
+
+
+def _recording(fn, seen):
+    def call(*args):
+        seen.append(blas_threads())
+        return fn(*args)
+    return call
+
+
+def test_every_compiled_call_of_a_model_runs_in_the_scope(model, mnist, two_blas_threads):
+    x, y = mnist["test"][0][:30], mnist["test"][1][:30]
+    seen = []
+    model.train_steps(0, 1, 20)  # compiles the functions
+    model.predict(x), model.evaluate(x, y)
+    functions = model._functions
+    originals = dict(functions)
+    functions.update({key: _recording(fn, seen) for key, fn in originals.items()})
+    try:
+        model.train_step(0, 20)
+        model.train_steps(1, 2, 20)
+        model.predict(x, batch_size=10)
+        model.evaluate(x, y, batch_size=10)
+    finally:
+        functions.update(originals)
+    assert seen == [1] * (1 + 1 + 3 + 3)
+    assert blas_threads() == 2

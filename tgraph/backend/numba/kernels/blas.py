@@ -1,0 +1,127 @@
+"""The GEMM that tgraph's Numba BLAS ops call: tiled kernel, BLAS by rows, or one BLAS call.
+
+``c <- beta c + alpha a @ b`` in place (:func:`make_gemm`): a float32 product of at
+least 5 x 64 values runs on tgraph's register-tiled kernel (:mod:`.gemm`; 1.4-3x
+OpenBLAS's AVX2 kernels on a dense layer's shapes, split over Numba's threads when
+large); the others call BLAS ``?gemm`` through Numba's own binding with the transpose
+flags that avoid copies (on one thread while a model runs, :mod:`tgraph.backend.threads`;
+large products as blocks of rows on Numba's threads, :mod:`.blas_rows`). The kernel of
+each dtype is compiled once and called through a pointer (:func:`gemm_kernel`).
+"""
+
+import numba
+import numpy as np
+from numba.core import types
+from numba.np.linalg import _BLAS
+
+from tgraph.backend.numba.kernels import blas_rows
+from tgraph.backend.numba.kernels import gemm as tiled
+from tgraph.backend.numba.kernels.blas_rows import split_blas_gemm
+from tgraph.backend.numba.kernels.gemm import fits, gemm_into
+from tgraph.backend.numba.runtime import opaque
+from tgraph.backend.numba.runtime.cache import source_key
+
+__all__ = ["make_blas_gemm", "make_gemm", "gemm_kernel", "JIT", "SOURCE_KEY"]
+
+JIT = {"cache": True, "no_cpython_wrapper": False, "error_model": "numpy"}
+_KINDS = {"float32": ord("s"), "float64": ord("d")}
+SOURCE_KEY = source_key([__file__, blas_rows.__file__, tiled.__file__, opaque.__file__])
+
+
+def _xxgemm(dtype):
+    return _BLAS().numba_xxgemm(types.float32 if dtype == "float32" else types.float64)
+
+
+def make_blas_gemm(dtype):
+    """An njit ``gemm(alpha, a, b, beta, c)``: ``c <- beta c + alpha a @ b`` in place, by BLAS.
+
+    ``c`` must be C-contiguous; ``a`` and ``b`` may be C- or F-contiguous (a transpose
+    view costs nothing), anything else is copied first.
+    """
+    xxgemm = _xxgemm(dtype)
+    kind = _KINDS[dtype]
+    np_dtype = np.dtype(dtype)
+    N, T = ord("N"), ord("T")
+
+    @numba.njit(**JIT)
+    def blas_gemm(alpha, a, b, beta, c):
+        m, k = a.shape
+        n = b.shape[1]
+        if m == 0 or n == 0:
+            return
+        if k == 0:
+            c *= beta
+            return
+        # Row-major C = A B is column-major C' = B' A' (X' = X read column-major).
+        if b.flags.c_contiguous:
+            tb, ldb = N, n
+        elif b.flags.f_contiguous:
+            tb, ldb = T, k
+        else:
+            b = np.ascontiguousarray(b)
+            tb, ldb = N, n
+        if a.flags.c_contiguous:
+            ta, lda = N, k
+        elif a.flags.f_contiguous:
+            ta, lda = T, m
+        else:
+            a = np.ascontiguousarray(a)
+            ta, lda = N, k
+        scal = np.empty(2, dtype=np_dtype)
+        scal[0], scal[1] = alpha, beta
+        xxgemm(kind, tb, ta, n, m, k, scal[0:].ctypes, b.ctypes, ldb, a.ctypes, lda,
+               scal[1:].ctypes, c.ctypes, n)
+
+    return blas_gemm
+
+
+def make_gemm(dtype):
+    """An njit ``gemm(alpha, a, b, beta, c, n_threads)``: ``c <- beta c + alpha a @ b`` in place.
+
+    ``c`` must be C-contiguous. Float32 products of at least ``ROWS x LANES`` run on
+    tgraph's tiled kernel (:mod:`.gemm`), the others on BLAS (:mod:`.blas_rows`); large
+    ones are split over ``n_threads`` Numba threads, BLAS having one thread under
+    :data:`tgraph.backend.threads.one_pool`.
+    """
+    blas_gemm = make_blas_gemm(dtype)
+    split = split_blas_gemm[dtype]
+    if dtype != "float32":
+        @numba.njit(**JIT)
+        def gemm64(alpha, a, b, beta, c, n_threads):
+            if not split(alpha, a, b, beta, c, n_threads):
+                blas_gemm(alpha, a, b, beta, c)
+
+        return gemm64
+
+    @numba.njit(**JIT)
+    def gemm(alpha, a, b, beta, c, n_threads):
+        if a.shape[1] > 0 and fits(a, b, c):
+            if beta != 0 and beta != 1:
+                c *= beta
+            gemm_into(alpha, a, b, beta != 0, c, n_threads)
+        elif not split(alpha, a, b, beta, c, n_threads):
+            blas_gemm(alpha, a, b, beta, c)
+
+    return gemm
+
+
+def _gemm_stand_in(dtype):
+    """:func:`make_gemm`'s kernel compiled once, for matrices of any layout, and called
+    through a pointer (:func:`tgraph.backend.numba.runtime.opaque.opaque_kernel`): not
+    once for each combination of layouts of the ops that call it, inside each of them."""
+    scalar = types.float32 if dtype == "float32" else types.float64
+    matrix = types.Array(scalar, 2, "A")
+    argtypes = (scalar, matrix, matrix, scalar, matrix, types.int64)
+    return opaque.opaque_kernel(make_gemm(dtype), argtypes, SOURCE_KEY, name=f"tgraph.gemm_{dtype}",
+                                restype=types.none)
+
+
+_GEMMS = {dtype: _gemm_stand_in(dtype) for dtype in ("float32", "float64")}
+
+
+def gemm_kernel(dtype):
+    """The njit-callable ``gemm(alpha, a, b, beta, c, n_threads)`` of :func:`make_gemm`
+    for ``dtype`` (``"float32"`` or ``"float64"``), and the current
+    ``numba.get_num_threads()`` (the ``n_threads`` to pass)."""
+    opaque.prefetch(dtype, _GEMMS[dtype])  # compiled by the helper process meanwhile
+    return _GEMMS[dtype], numba.get_num_threads()

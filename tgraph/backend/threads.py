@@ -1,0 +1,118 @@
+"""One thread pool at a time: Numba's threads do the parallel work of compiled code.
+
+Two thread pools can run tgraph's compiled functions: Numba's (OpenMP or TBB; the
+parallel kernels of convolution, pooling and the tiled matrix products of
+:mod:`tgraph.backend.numba.kernels.gemm`) and the BLAS library's own (OpenBLAS as shipped
+with SciPy, which Numba calls for the products the tiled kernel leaves to it). On a
+machine with as many cores as threads in each pool, both pools' threads wait for work
+by spinning, and the two take each other's cores: LeNet-5 trained slower on 2 threads
+than on 1. The policy:
+
+* While a compiled function of a :class:`tgraph.Model` runs (training steps,
+  evaluation, prediction), BLAS is limited to one thread: it runs on whichever thread
+  calls it, and only Numba's pool runs (:data:`one_pool`). The limit is scoped: the
+  previous count is restored when the outermost call returns, so the user's own SciPy
+  BLAS calls are unchanged (NumPy has its own copy of OpenBLAS, never touched).
+* The products that need two threads (the dense layers' ``x @ W`` and weight updates)
+  run on tgraph's tiled kernel, split over Numba's threads.
+
+The limit is set through the BLAS library behind ``scipy.linalg.cython_blas`` (the
+one Numba calls), found once: OpenBLAS's ``openblas_set_num_threads`` under any of
+its symbol prefixes and suffixes. With another BLAS (or none found) nothing is
+limited. A scope costs two calls into the library (~1 us, see
+``benchmarks/ops.py threads``).
+"""
+
+import ctypes
+import functools
+import threading
+
+__all__ = ["one_pool", "in_one_pool", "blas_threads", "set_blas_threads"]
+
+_OPENBLAS_NAMES = [f"{prefix}openblas_{{}}_num_threads{suffix}"
+                   for prefix in ("", "scipy_") for suffix in ("", "64_")]
+
+
+@functools.cache
+def _blas_library():
+    """``(get, set)`` ctypes functions of the thread count of Numba's BLAS, or None."""
+    try:
+        import scipy.linalg.cython_blas as cython_blas
+        library = ctypes.CDLL(cython_blas.__file__)  # already loaded: the same handle
+    except (ImportError, OSError):
+        return None
+    for name in _OPENBLAS_NAMES:
+        try:  # a handle's symbols include those of the libraries it depends on
+            get, set_ = getattr(library, name.format("get")), getattr(library, name.format("set"))
+        except AttributeError:
+            continue
+        get.restype, get.argtypes = ctypes.c_int, []
+        set_.restype, set_.argtypes = None, [ctypes.c_int]
+        return get, set_
+    return None
+
+
+def blas_threads():
+    """The thread count of the BLAS that Numba calls (None if it is not OpenBLAS)."""
+    library = _blas_library()
+    return None if library is None else library[0]()
+
+
+def set_blas_threads(count):
+    """Set the thread count of the BLAS that Numba calls (no-op if it is not OpenBLAS).
+
+    Args:
+        count: number of threads, >= 1.
+    """
+    library = _blas_library()
+    if library is not None:
+        library[1](int(count))
+
+
+class _OnePool:
+    """Context manager: BLAS on one thread inside, the previous count restored after.
+
+    Re-entrant and thread-safe: the outermost scope (of any thread) saves and restores.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved = 1
+        self._library = None  # (get, set), looked up at the first scope
+
+    def __enter__(self):
+        if self._library is None:  # looked up once; () if Numba's BLAS is not OpenBLAS
+            self._library = _blas_library() or ()
+        library = self._library
+        if library:
+            with self._lock:
+                if self._depth == 0:
+                    self._saved = library[0]()
+                    if self._saved != 1:
+                        library[1](1)
+                self._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        library = self._library
+        if library:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._saved != 1:
+                    library[1](self._saved)
+        return False
+
+
+one_pool = _OnePool()
+
+
+def in_one_pool(fn):
+    """``fn`` wrapped to run inside :data:`one_pool`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with one_pool:
+            return fn(*args, **kwargs)
+
+    return wrapper
