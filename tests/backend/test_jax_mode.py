@@ -179,7 +179,6 @@ def test_dropout_model_trains_reproducibly_in_jax(mnist):
 
 def test_cli_trains_saves_and_evaluates_in_jax_mode(tmp_path, small_npz, capsys):
     import json
-    from support.paths import SPECS
 
     from tgraph.cli import main
 
