@@ -61,6 +61,10 @@ def _optional_split(instance, attribute, value):
         _split(instance, attribute, value)
 
 
+def _class_names(value):
+    return None if value is None else tuple(str(name) for name in value)
+
+
 @attrs.frozen(eq=False)
 class Dataset:
     """The train, validation and test splits of one data source.
@@ -68,10 +72,21 @@ class Dataset:
     Attributes:
         train: the training :class:`Split`.
         valid: the validation :class:`Split` (None if there is none).
-        test: the test :class:`Split` (None if there is none).
+        test: the test :class:`Split` (None if there is none: ``notes`` says why).
         source: where the data came from: a resolved path, or ``"embedded:mnist_10k.npz"``.
         meta: details of the loading (``format``, how the validation set was made,
             ``valid_fraction``, ``seed``, split ``sizes``); JSON-serialisable.
+        class_names: the name of each class, in label index order (``("0", ..., "9")``
+            for MNIST, ``("cat", "dog")`` for a folder of ``cat/`` and ``dog/``), or
+            None for data built without labels' names.
+        preprocessing: the fitted :class:`tgraph.data.Preprocessing` that turned the
+            stored inputs into ``x`` (None: ``x`` is as given); a model file stores it
+            so that eval and predict transform new inputs the same way.
+        split_info: how the splits were made, for the run files (JSON-serialisable):
+            ``valid_split`` (``"file"``, ``"last"`` or ``"random"``), ``valid_fraction``,
+            ``valid_size``, ``seed``, ``test`` (``"file"``, the ``test_path``, or None)
+            and ``sizes``.
+        notes: sentences worth reporting about the data, e.g. why there is no test split.
     """
 
     train: Split = attrs.field(validator=_split)
@@ -79,6 +94,20 @@ class Dataset:
     test: Split | None = attrs.field(default=None, validator=_optional_split)
     source: str = "<arrays>"
     meta: dict = attrs.field(factory=dict)
+    class_names: tuple | None = attrs.field(default=None, converter=_class_names)
+    preprocessing: object = None
+    split_info: dict = attrs.field(factory=dict)
+    notes: tuple = attrs.field(default=(), converter=tuple)
+
+    @property
+    def num_classes(self):
+        """Number of classes (``len(class_names)``), or None without class names."""
+        return None if self.class_names is None else len(self.class_names)
+
+    @property
+    def input_shape(self):
+        """The shape of one example, e.g. ``(30,)`` or ``(3, 32, 32)``."""
+        return self.train.x.shape[1:]
 
     def sizes(self):
         """Number of examples per split: ``{"train": 8000, "valid": 2000, "test": 10000}``."""
