@@ -109,7 +109,7 @@ _OPTION_DEFAULTS = {"target": None, "header": None, "delimiter": None, "image_si
 
 
 def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
-                 valid_split="last", seed=None, test_path=None, class_names=None,
+                 valid_split=None, seed=None, test_path=None, class_names=None,
                  preprocessing="auto", impute=None, layout=None, target=None, header=None,
                  delimiter=None, image_size=None, color_mode=None, cifar_labels="fine",
                  download=False, cache_dir=None, base_url=None):
@@ -141,10 +141,11 @@ def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
         valid_size: the number of validation examples instead (e.g. 10000 for the
             tutorials' 50,000 / 10,000 MNIST split); takes precedence over
             ``valid_fraction``.
-        valid_split: ``"last"`` (default): the last examples of the file, in order
-            (refused when they hold fewer classes than the training part); or
-            ``"random"``: a random part stratified by class, drawn with ``seed`` (0 if
-            None).
+        valid_split: ``"last"``: the last examples of the file, in order (refused
+            when they hold fewer classes than the training part); or ``"random"``: a
+            random part stratified by class, drawn with ``seed`` (0 if None). Default
+            None: ``"random"`` for image folders (sorted by class by construction),
+            ``"last"`` for every other format.
         seed: if given, the training split (only) is shuffled with
             ``numpy.random.default_rng(seed)`` (after the validation split is taken);
             also the seed of ``valid_split="random"``.
@@ -190,7 +191,8 @@ def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
         ConfigError: bad option values, or conflicting arguments.
     """
     check_fraction(valid_fraction)
-    check_valid_split(valid_split)
+    if valid_split is not None:
+        check_valid_split(valid_split)
     options = {"target": target, "header": header, "delimiter": delimiter, "impute": impute,
                "image_size": image_size, "color_mode": color_mode, "cifar_labels": cifar_labels}
     if download:
@@ -202,6 +204,8 @@ def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
     test = None
     if test_path is not None:
         test = _read(test_path, fmt, options)
+    if valid_split is None:
+        valid_split = "random" if fmt == "folders" else "last"
     return build_dataset(raw, source=source, fmt=fmt, test=test, valid_fraction=valid_fraction,
                          valid_size=valid_size, valid_split=valid_split, seed=seed,
                          class_names=class_names, preprocessing=preprocessing, impute=impute,
@@ -235,6 +239,7 @@ def embedded_path():
 def _read(path, fmt, options):
     """(format, source, RawData) of a dataset path."""
     if path is None:
+        _warn_unused("npz", options, ())
         return "npz", EMBEDDED_SOURCE, _npz(embedded_path())
     path = existing_path(path, FORMATS).resolve()
     fmt = fmt or format_of(path)
@@ -378,7 +383,7 @@ def _checked_x(source, part, y, layout):
 def _split_valid(xs, labels, names, source, valid_fraction, valid_size, valid_split, seed):
     y = labels["train"]
     n_valid = validation_size(len(y), valid_fraction, valid_size, source)
-    train, valid = split_indices(y, n_valid, valid_split, seed)
+    train, valid = split_indices(y, n_valid, valid_split, seed, source)
     if valid_split == "last":
         check_last_split(y[train], y[valid], names, source)
     x = xs["train"]

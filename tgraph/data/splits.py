@@ -66,7 +66,7 @@ def validation_size(n, valid_fraction=0.2, valid_size=None, source="the training
     return n_valid
 
 
-def split_indices(y, n_valid, valid_split="last", seed=None):
+def split_indices(y, n_valid, valid_split="last", seed=None, source="the training set"):
     """Which examples train and which validate.
 
     Args:
@@ -74,6 +74,7 @@ def split_indices(y, n_valid, valid_split="last", seed=None):
         n_valid: size of the validation part, in (0, N).
         valid_split: ``"last"`` or ``"random"``.
         seed: seed of the random split (None: 0).
+        source: named in the error message.
 
     Returns:
         ``(train, valid)``: slices for ``"last"``, sorted index arrays for ``"random"``.
@@ -82,11 +83,11 @@ def split_indices(y, n_valid, valid_split="last", seed=None):
     if valid_split == "last":
         cut = len(y) - n_valid
         return slice(0, cut), slice(cut, len(y))
-    valid = stratified_indices(y, n_valid, seed)
+    valid = stratified_indices(y, n_valid, seed, source)
     return np.setdiff1d(np.arange(len(y)), valid, assume_unique=True), valid
 
 
-def stratified_indices(y, n_valid, seed=None):
+def stratified_indices(y, n_valid, seed=None, source="the training set"):
     """``n_valid`` sorted example indices, each class represented by its share.
 
     Each class gets ``n_valid * count / N`` examples rounded by largest remainders, at
@@ -98,9 +99,9 @@ def stratified_indices(y, n_valid, seed=None):
     """
     classes, counts = np.unique(y, return_counts=True)
     if n_valid > len(y) - len(classes):
-        raise DataError(f"a validation split of {n_valid} of {len(y)} examples leaves fewer "
-                        f"training examples than the {len(classes)} classes; validate on "
-                        "fewer examples")
+        raise DataError(f"{source}: a random validation split of {n_valid} of {len(y)} examples "
+                        f"is impossible: each of the {len(classes)} classes keeps at least one "
+                        f"example for training; validate on at most {len(y) - len(classes)}")
     rng = np.random.default_rng(0 if seed is None else seed)
     chosen = [rng.choice(np.flatnonzero(y == c), quota, replace=False)
               for c, quota in zip(classes, _quotas(counts, n_valid))]
@@ -121,23 +122,34 @@ def _quotas(counts, n_valid):
 
 
 def check_last_split(y_train, y_valid, class_names, source):
-    """Refuse a last-part split that validates on fewer classes than it could.
+    """Refuse a last-part split that trains or validates on too few classes.
 
-    The validation part must hold as many classes as the training part has, or as
-    many as it has examples if it is smaller than that.
+    Every class of the validation part must occur in the training part, and the
+    validation part must hold as many of the training part's classes as it can (all of
+    them, or one per example if it has fewer examples than there are classes).
 
     Raises:
-        DataError: classes of the training part are missing from the validation part.
+        DataError: the split leaves classes out, the sign of a file sorted by class.
     """
     train_classes, valid_classes = np.unique(y_train), np.unique(y_valid)
+    unseen = np.setdiff1d(valid_classes, train_classes)
+    where = f"the file's last {len(y_valid)} examples, valid_split=\"last\""
+    if len(unseen):
+        raise DataError(f"{source}: the training split (all but {where}) has no example of the "
+                        f"classes {_names(unseen, class_names)}, which only the validation split "
+                        f"holds; the file is probably sorted by class; {_RANDOM_HINT}")
     if len(valid_classes) >= min(len(train_classes), len(y_valid)):
         return
-    missing = [class_names[c] for c in np.setdiff1d(train_classes, valid_classes)]
-    shown = ", ".join(repr(m) for m in missing[:10]) + (", ..." if len(missing) > 10 else "")
-    raise DataError(f"{source}: the validation split (the file's last {len(y_valid)} examples, "
-                    f"valid_split=\"last\") holds {len(valid_classes)} of the "
-                    f"{len(train_classes)} classes of the training split (missing: {shown}); "
-                    f"the file is probably sorted by class; {_RANDOM_HINT}")
+    missing = np.setdiff1d(train_classes, valid_classes)
+    raise DataError(f"{source}: the validation split ({where}) holds {len(valid_classes)} of the "
+                    f"{len(train_classes)} classes of the training split (missing: "
+                    f"{_names(missing, class_names)}); the file is probably sorted by class; "
+                    f"{_RANDOM_HINT}")
+
+
+def _names(indices, class_names):
+    names = [repr(class_names[i]) for i in indices[:10]]
+    return ", ".join(names) + (", ..." if len(indices) > 10 else "")
 
 
 def split_off_validation(split, valid_fraction, source="the training set"):
