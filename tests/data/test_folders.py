@@ -53,11 +53,11 @@ def test_colour_pngs_are_nchw_scaled_to_unit_range(tmp_path):
 
 
 def test_last_split_of_a_class_sorted_folder_is_refused(tmp_path):
-    make_folder(tmp_path / "pets", [(4, 4)])
+    make_folder(tmp_path / "pets", [(4, 4)], per_class=20)
     with pytest.raises(DataError, match=r"holds 1 of the 2 classes of the training split "
                                         r"\(missing: 'cat'\); the file is probably sorted by "
                                         r"class; use valid_split=\"random\""):
-        load_dataset(tmp_path / "pets", valid_size=2, valid_split="last")
+        load_dataset(tmp_path / "pets", valid_split="last")
 
 
 def test_two_sizes_are_refused_without_image_size(tmp_path):

@@ -98,9 +98,25 @@ def test_bad_valid_split():
 
 
 def test_small_validation_parts_are_not_refused_for_missing_classes():
-    # 3 validation examples cannot hold 5 classes: "last" is accepted when they are distinct.
+    # 3 validation examples cannot hold 5 classes: "last" is accepted.
     x, y = np.zeros((10, 2)), np.array([0, 1, 2, 3, 4, 0, 1, 2, 3, 4])
     assert from_arrays(x, y, valid_size=3, preprocessing="none").valid.y.tolist() == [2, 3, 4]
+    # A class missing from a small validation part by chance (p = 0.2 for 3 of 6 examples).
+    y = np.array([0, 1, 0, 1, 1, 1])
+    assert from_arrays(np.zeros((6, 1)), y, valid_size=2).valid.y.tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("per_class, refused", [((3, 3), False), ((20, 20), True),
+                                                 ((50, 50, 50), True), ((5, 5, 5, 5, 5), True),
+                                                 ((20, 20, 20, 20, 20), True)])
+def test_sorted_files_are_refused_once_the_evidence_is_clear(tmp_path, per_class, refused):
+    # The last 20% of a class-sorted file: refused when a random order would rarely look so.
+    path, _, _ = sorted_by_class(tmp_path, per_class)
+    if refused:
+        with pytest.raises(DataError, match="the file is probably sorted by class"):
+            load_dataset(path)
+    else:
+        assert load_dataset(path).split_info["valid_split"] == "last"
 
 
 def test_random_split_that_would_empty_a_class():

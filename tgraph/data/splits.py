@@ -9,6 +9,8 @@ class gives its share of examples (largest remainders), and keeps at least one f
 training.
 """
 
+import math
+
 import numpy as np
 
 from tgraph.data.dataset import Split
@@ -16,6 +18,7 @@ from tgraph.errors import ConfigError, DataError
 
 __all__ = [
     "VALID_SPLITS",
+    "SORTED_P",
     "validation_size",
     "split_indices",
     "stratified_indices",
@@ -24,6 +27,7 @@ __all__ = [
 ]
 
 VALID_SPLITS = ("last", "random")
+SORTED_P = 0.01  # see check_last_split
 _RANDOM_HINT = ("use valid_split=\"random\" (`--valid-split random`) for a seeded random "
                 "validation split stratified by class")
 
@@ -122,29 +126,53 @@ def _quotas(counts, n_valid):
 
 
 def check_last_split(y_train, y_valid, class_names, source):
-    """Refuse a last-part split that trains or validates on too few classes.
+    """Refuse a last-part split that leaves classes out of one part, as sorted files do.
 
-    Every class of the validation part must occur in the training part, and the
-    validation part must hold as many of the training part's classes as it can (all of
-    them, or one per example if it has fewer examples than there are classes).
+    Two signs of a file sorted by class: classes of the training part that the
+    validation part lacks, and classes of the validation part that the training part
+    lacks. Either is refused when a random order of the same examples would show it
+    with a probability below :data:`SORTED_P` divided by the number of classes (a
+    hypergeometric probability: the last ``n_valid`` of N examples miss all M examples
+    of those classes, or hold all of them). So small random files, whose last few
+    examples miss classes by chance, pass; MNIST's last 2,000 of 10,000 pass; a file
+    sorted by class is refused.
 
     Raises:
-        DataError: the split leaves classes out, the sign of a file sorted by class.
+        DataError: the split leaves classes out of a part, improbably for a random order.
     """
     train_classes, valid_classes = np.unique(y_train), np.unique(y_valid)
+    n, n_valid = len(y_train) + len(y_valid), len(y_valid)
+    threshold = SORTED_P / len(np.union1d(train_classes, valid_classes))
+    where = f"the file's last {n_valid} examples, valid_split=\"last\""
     unseen = np.setdiff1d(valid_classes, train_classes)
-    where = f"the file's last {len(y_valid)} examples, valid_split=\"last\""
-    if len(unseen):
+    if len(unseen) and _p_all_in_valid(np.isin(y_valid, unseen).sum(), n, n_valid) < threshold:
         raise DataError(f"{source}: the training split (all but {where}) has no example of the "
                         f"classes {_names(unseen, class_names)}, which only the validation split "
                         f"holds; the file is probably sorted by class; {_RANDOM_HINT}")
-    if len(valid_classes) >= min(len(train_classes), len(y_valid)):
-        return
     missing = np.setdiff1d(train_classes, valid_classes)
-    raise DataError(f"{source}: the validation split ({where}) holds {len(valid_classes)} of the "
-                    f"{len(train_classes)} classes of the training split (missing: "
-                    f"{_names(missing, class_names)}); the file is probably sorted by class; "
-                    f"{_RANDOM_HINT}")
+    if len(missing) and _p_none_in_valid(np.isin(y_train, missing).sum(), n, n_valid) < threshold:
+        raise DataError(f"{source}: the validation split ({where}) holds {len(valid_classes)} of "
+                        f"the {len(train_classes)} classes of the training split (missing: "
+                        f"{_names(missing, class_names)}); the file is probably sorted by class; "
+                        f"{_RANDOM_HINT}")
+
+
+def _log_choose(n, k):
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def _p_none_in_valid(m, n, n_valid):
+    """P(none of m given examples among n_valid drawn from n without replacement)."""
+    if m > n - n_valid:
+        return 0.0
+    return math.exp(_log_choose(n - m, n_valid) - _log_choose(n, n_valid))
+
+
+def _p_all_in_valid(m, n, n_valid):
+    """P(all of m given examples among n_valid drawn from n without replacement)."""
+    if m > n_valid:
+        return 0.0
+    return math.exp(_log_choose(n - m, n_valid - m) - _log_choose(n, n_valid))
 
 
 def _names(indices, class_names):
