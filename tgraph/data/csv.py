@@ -24,7 +24,7 @@ from tgraph.data._files import FETCH_AGAIN, existing_path, open_maybe_gzip, read
 from tgraph.data._raw import Part, RawData
 from tgraph.errors import ConfigError, DataError
 
-__all__ = ["TABLE_SUFFIXES", "MISSING_TOKENS", "read_csv_table"]
+__all__ = ["TABLE_SUFFIXES", "MISSING_TOKENS", "read_csv_table", "read_csv_features"]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".csv.gz", ".tsv.gz", ".tab.gz")
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
@@ -66,6 +66,36 @@ def read_csv_table(path, *, target=None, header=None, delimiter=None, allow_miss
     info = {"columns": [names[i] for i in features], "target": names[column]}
     return RawData({"train": Part(x, y, "features", f"column {names[column]!r}")},
                    kind="table", info=info)
+
+
+def read_csv_features(path, n_features, *, target=None, header=None, delimiter=None,
+                      allow_missing=False):
+    """The feature columns of a table of inputs to predict, with or without the label column.
+
+    Args:
+        path: the ``.csv`` / ``.tsv`` file (gzip-compressed or not).
+        n_features: how many features the model takes.
+        target: the label column to drop when the rows have ``n_features + 1`` fields
+            (name or index; default the last); ignored when they have ``n_features``.
+        header, delimiter, allow_missing: as for :func:`read_csv_table`.
+
+    Returns:
+        (N, n_features) float64 (NaN for missing values with ``allow_missing``).
+
+    Raises:
+        DataError: rows of another width, non-numeric or missing values.
+    """
+    path = existing_path(path, _KIND)
+    rows = _rows(path, delimiter or _default_delimiter(path))
+    names, rows = _split_header(path, rows, header)
+    if len(names) not in (n_features, n_features + 1):
+        raise DataError(f"{path}: rows of {len(names)} fields, but the model takes {n_features} "
+                        f"features; give {n_features} feature columns, optionally with the "
+                        "label column")
+    columns = list(range(len(names)))
+    if len(names) == n_features + 1:
+        columns.remove(_target_index(path, target, names))
+    return _features(path, rows, columns, names, allow_missing)
 
 
 def _default_delimiter(path):

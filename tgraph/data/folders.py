@@ -215,17 +215,18 @@ def _read_part(root, pairs, channels, size, resize):
     return Part(x, y, f"images in {root}", f"class subdirectories of {root}")
 
 
-def read_image(path, *, channels=None, size=None):
+def read_image(path, *, channels=None, size=None, background=0):
     """One image file as a uint8 (C, H, W) array.
 
     Args:
         path: a PNG, JPEG or BMP file (any format Pillow reads).
         channels: 1 (grayscale), 3 (RGB), or None (1 for grayscale files, else 3).
         size: ``(height, width)`` to resize to (bilinear), or None to keep the size.
+        background: the gray level (0..255) that transparent pixels get.
 
     Returns:
-        (channels, height, width) uint8; transparent pixels are black; 16-bit
-        grayscale is rounded to 8 bits.
+        (channels, height, width) uint8; transparent pixels are ``background`` (black
+        by default); 16-bit grayscale is rounded to 8 bits.
 
     Raises:
         DataError: no Pillow, or an unreadable file.
@@ -234,7 +235,7 @@ def read_image(path, *, channels=None, size=None):
     try:
         with image_module.open(path) as image:
             image.load()
-            image = _converted(image_module, image, channels)
+            image = _converted(image_module, image, channels, background)
             if size is not None and (image.height, image.width) != tuple(size):
                 image = image.resize((size[1], size[0]), image_module.Resampling.BILINEAR)
             array = np.asarray(image, dtype=np.uint8)
@@ -243,7 +244,7 @@ def read_image(path, *, channels=None, size=None):
     return array[None] if array.ndim == 2 else np.ascontiguousarray(array.transpose(2, 0, 1))
 
 
-def _converted(image_module, image, channels):
+def _converted(image_module, image, channels, background=0):
     """The image in mode ``"L"`` or ``"RGB"``."""
     if channels is None:
         channels = 1 if image.mode in _GRAY_MODES else 3
@@ -251,6 +252,6 @@ def _converted(image_module, image, channels):
         levels = np.asarray(image, dtype=np.float64) / 257.0
         image = image_module.fromarray(np.clip(np.rint(levels), 0, 255).astype(np.uint8), "L")
     if "A" in image.getbands() or "transparency" in image.info:
-        backdrop = image_module.new("RGBA", image.size, (0, 0, 0, 255))
+        backdrop = image_module.new("RGBA", image.size, (background,) * 3 + (255,))
         image = image_module.alpha_composite(backdrop, image.convert("RGBA"))
     return image.convert("L" if channels == 1 else "RGB")
