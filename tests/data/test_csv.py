@@ -184,3 +184,12 @@ def test_csv_options_warn_for_other_formats():
     with pytest.warns(UserWarning, match="`target` is only used with the csv format, not npz; "
                                          "ignored"):
         load_dataset(target="y")
+
+
+def test_integer_labels_are_indices_and_empty_classes_are_noted(tmp_path):
+    path = write(tmp_path, "a,y\n1,1\n2,2\n3,3\n4,1\n5,2\n6,3\n")
+    data = load_dataset(path, valid_split="random", valid_size=3)
+    assert data.class_names == ("0", "1", "2", "3") and data.num_classes == 4
+    assert data.notes[0] == ("the classes '0' have no example: integer labels are class indices "
+                             "0..K-1 (labels 1..3 make 4 classes); store labels as names, or "
+                             "pass `class_names`")

@@ -345,6 +345,7 @@ def build_dataset(raw, *, source="<arrays>", fmt="arrays", test=None, valid_frac
               for s, x in xs.items()}
     if seed is not None:
         splits["train"] = shuffle(splits["train"], seed)
+    notes += _empty_class_notes(labels, names)
     if "test" not in splits:
         notes.append(f"no test split: {source} has none and no test file was given "
                      "(`test_path`, `--test-data`); only validation figures are reported")
@@ -354,6 +355,16 @@ def build_dataset(raw, *, source="<arrays>", fmt="arrays", test=None, valid_frac
                     valid_size=valid_size, valid_split=valid_split), **raw.info}
     return Dataset(**splits, source=source, meta=meta, class_names=names,
                    preprocessing=fitted, split_info=split_info, notes=notes)
+
+
+def _empty_class_notes(labels, names):
+    counts = np.bincount(np.concatenate(list(labels.values())), minlength=len(names))
+    empty = [names[i] for i in np.flatnonzero(counts == 0)]
+    if not empty:
+        return []
+    shown = ", ".join(repr(n) for n in empty[:10]) + (", ..." if len(empty) > 10 else "")
+    return [f"the classes {shown} have no example: integer labels are class indices 0..K-1 "
+            "(labels 1..3 make 4 classes); store labels as names, or pass `class_names`"]
 
 
 def _name(parts, split):
