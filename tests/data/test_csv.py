@@ -193,3 +193,18 @@ def test_integer_labels_are_indices_and_empty_classes_are_noted(tmp_path):
     assert data.notes[0] == ("the classes '0' have no example: integer labels are class indices "
                              "0..K-1 (labels 1..3 make 4 classes); store labels as names, or "
                              "pass `class_names`")
+
+
+def test_labels_of_the_test_file(tmp_path):
+    train = write(tmp_path, IRIS_LIKE, "train.csv")
+    test = write(tmp_path, "sepal_length,sepal_width,species\n6.0,3.0,daisy\n", "test.csv")
+    data = load_dataset(train, test_path=test, valid_size=3)
+    assert data.class_names == ("daisy", "setosa", "versicolor", "virginica")
+    assert data.notes == ("the classes 'daisy' have no training example (only validation or "
+                          "test ones): the model cannot learn them",)
+    with pytest.raises(DataError) as err:  # a model's own class names: the file is named
+        load_dataset(train, test_path=test, valid_size=3,
+                     class_names=["setosa", "versicolor", "virginica"])
+    assert str(err.value) == (f"{test.resolve()}: column 'species': label 'daisy' (example 0) is "
+                              "not one of the class names ['setosa', 'versicolor', 'virginica']; "
+                              "fix the label or the `class_names`")

@@ -128,8 +128,9 @@ def _lookup(texts, index, names, where):
     try:
         return np.fromiter((index[t] for t in texts), dtype=np.int32, count=len(texts))
     except KeyError as exc:
-        row = int(np.flatnonzero(texts == exc.args[0])[0])
-        raise DataError(f"{where}: label {exc.args[0]!r} (example {row}) is not one of the "
+        label = str(exc.args[0])
+        row = int(np.flatnonzero(texts == label)[0])
+        raise DataError(f"{where}: label {label!r} (example {row}) is not one of the "
                         f"class names {_short(names)}; fix the label or the `class_names`"
                         ) from None
 

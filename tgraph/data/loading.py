@@ -331,17 +331,17 @@ def build_dataset(raw, *, source="<arrays>", fmt="arrays", test=None, valid_frac
     Returns:
         The :class:`Dataset`.
     """
-    parts, notes = _with_test(raw, source, test)
+    parts, origins, notes = _with_test(raw, source, test)
     kind = raw.kind or kind_of_data(parts["train"].x)
-    labels, names = encode_labels({s: (p.y, f"{source}: {p.y_name}") for s, p in parts.items()},
+    labels, names = encode_labels({s: (p.y, f"{origins[s]}: {p.y_name}") for s, p in parts.items()},
                                   class_names if class_names is not None else raw.class_names)
-    xs = {s: _checked_x(source, p, labels[s], layout) for s, p in parts.items()}
+    xs = {s: _checked_x(origins[s], p, labels[s], layout) for s, p in parts.items()}
     own_valid = "valid" in xs
     if not own_valid:
         xs, labels, n_valid = _split_valid(xs, labels, names, source, valid_fraction,
                                            valid_size, valid_split, seed)
     fitted = _fitted(preprocessing, impute, kind, xs["train"], f"{source}: {parts['train'].x_name}")
-    splits = {s: Split(x=fitted.apply(x, f"{source}: {_name(parts, s)}"), y=labels[s])
+    splits = {s: Split(x=fitted.apply(x, _where(parts, origins, s)), y=labels[s])
               for s, x in xs.items()}
     if seed is not None:
         splits["train"] = shuffle(splits["train"], seed)
@@ -358,30 +358,45 @@ def build_dataset(raw, *, source="<arrays>", fmt="arrays", test=None, valid_frac
 
 
 def _empty_class_notes(labels, names):
-    counts = np.bincount(np.concatenate(list(labels.values())), minlength=len(names))
-    empty = [names[i] for i in np.flatnonzero(counts == 0)]
-    if not empty:
-        return []
-    shown = ", ".join(repr(n) for n in empty[:10]) + (", ..." if len(empty) > 10 else "")
-    return [f"the classes {shown} have no example: integer labels are class indices 0..K-1 "
-            "(labels 1..3 make 4 classes); store labels as names, or pass `class_names`"]
+    """Notes on classes without any example, or without a training example."""
+    def count(arrays):
+        return np.bincount(np.concatenate(arrays), minlength=len(names))
+
+    every, train = count(list(labels.values())), count([labels["train"]])
+    notes = []
+    if (every == 0).any():
+        notes.append(f"the classes {_shown(names, every == 0)} have no example: integer labels "
+                     "are class indices 0..K-1 (labels 1..3 make 4 classes); store labels as "
+                     "names, or pass `class_names`")
+    if ((train == 0) & (every > 0)).any():
+        notes.append(f"the classes {_shown(names, (train == 0) & (every > 0))} have no training "
+                     "example (only validation or test ones): the model cannot learn them")
+    return notes
 
 
-def _name(parts, split):
-    return parts[split].x_name if split in parts else parts["train"].x_name
+def _shown(names, mask):
+    chosen = [repr(names[i]) for i in np.flatnonzero(mask)]
+    return ", ".join(chosen[:10]) + (", ..." if len(chosen) > 10 else "")
+
+
+def _where(parts, origins, split):
+    """The file and field of a split's inputs (a split-off validation part: the training's)."""
+    split = split if split in parts else "train"
+    return f"{origins[split]}: {parts[split].x_name}"
 
 
 def _with_test(raw, source, test):
+    """(parts, ``{split: its file}``, notes) with the test part of ``test`` if given."""
     parts, notes = dict(raw.parts), []
+    origins = {name: source for name in parts}
     if test is None:
-        return parts, notes
+        return parts, origins, notes
     _, test_source, test_raw = test
-    part = test_raw.parts.get("test", test_raw.parts["train"])
     if "test" in parts:
         notes.append(f"the test split of {source} was replaced by {test_source}")
-    parts["test"] = part._replace(x_name=f"{test_source}: {part.x_name}",
-                                  y_name=f"{test_source}: {part.y_name}")
-    return parts, notes
+    parts["test"] = test_raw.parts.get("test", test_raw.parts["train"])
+    origins["test"] = test_source
+    return parts, origins, notes
 
 
 def _checked_x(source, part, y, layout):
