@@ -1,5 +1,7 @@
 """Arrays of any shape: NHWC detected and transposed (never reshaped), string labels, Python input."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,20 @@ def test_from_dataframe():
     with pytest.raises(DataError, match="`df` column 'city' holds (object|str) values; features "
                                         "must be numbers"):
         from_dataframe(df, target="label")
+
+
+def test_load_dataset_takes_arrays_and_dataframes():
+    x, y = colour(10, (4, 4, 3)), np.arange(10) % 2
+    data = load_dataset((x, y), valid_size=2, test_path=(x[:3], y[:3]))
+    assert data.input_shape == (3, 4, 4) and data.sizes() == {"train": 8, "valid": 2, "test": 3}
+    record = data.record()
+    assert record["format"] == "arrays" and record["class_names"] == ["0", "1"]
+    assert record["input_shape"] == [3, 4, 4] and record["preprocessing"]["kind"] == "scale"
+    assert record["split"]["valid_split"] == "last" and record["notes"] == []
+    assert json.loads(json.dumps(record)) == record
+    with pytest.raises(ConfigError, match=r"a tuple of 3 items; give arrays as an \(x, y\) pair"):
+        load_dataset((x, y, y))
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10) ** 2, "y": ["u", "v"] * 5})
+    frame = load_dataset(df, target="y", valid_size=2)
+    assert frame.class_names == ("u", "v") and frame.meta["format"] == "dataframe"

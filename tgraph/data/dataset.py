@@ -114,6 +114,26 @@ class Dataset:
         splits = {"train": self.train, "valid": self.valid, "test": self.test}
         return {name: len(split) for name, split in splits.items() if split is not None}
 
+    def record(self):
+        """What a run records about its data, as a JSON-serialisable dict.
+
+        Returns:
+            ``source``, ``format``, ``input_shape``, ``class_names``, ``num_classes``,
+            ``preprocessing`` (its ``to_dict()``, or None), ``split`` (``split_info``)
+            and ``notes``.
+        """
+        preprocessing = self.preprocessing
+        return {
+            "source": self.source,
+            "format": self.meta.get("format"),
+            "input_shape": list(self.input_shape),
+            "class_names": None if self.class_names is None else list(self.class_names),
+            "num_classes": self.num_classes,
+            "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
+            "split": dict(self.split_info),
+            "notes": list(self.notes),
+        }
+
 
 def shuffle(split, rng):
     """A copy of ``split`` with its examples in a random order (inputs and labels together).

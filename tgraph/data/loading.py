@@ -131,7 +131,11 @@ def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
               or string labels, images NCHW or NHWC;
             - the tutorials' ``mnist.pkl.gz`` (restricted unpickler; it brings its own
               validation set);
-            - a directory holding LeCun's four IDX files (gzip-compressed or not).
+            - a directory holding LeCun's four IDX files (gzip-compressed or not);
+            - from Python: an ``(x, y)`` pair of arrays (see :func:`tgraph.data.from_arrays`;
+              ``test_path`` may then be an ``(x_test, y_test)`` pair) or a pandas
+              DataFrame (see :func:`tgraph.data.from_dataframe`; ``target`` names the
+              label column, ``test_path`` may be a DataFrame).
 
             With ``download=True``: the directory to download MNIST into.
         format: ``"csv"``, ``"folders"``, ``"cifar"``, ``"npz"``, ``"pickle"`` or
@@ -190,6 +194,11 @@ def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
             values without ``impute``; a last-part split missing classes.
         ConfigError: bad option values, or conflicting arguments.
     """
+    if _is_in_memory(path):
+        return _load_in_memory(path, target=target, test=test_path, valid_fraction=valid_fraction,
+                               valid_size=valid_size, valid_split=valid_split or "last",
+                               seed=seed, class_names=class_names, preprocessing=preprocessing,
+                               impute=impute, layout=layout)
     check_fraction(valid_fraction)
     if valid_split is not None:
         check_valid_split(valid_split)
@@ -210,6 +219,27 @@ def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
                          valid_size=valid_size, valid_split=valid_split, seed=seed,
                          class_names=class_names, preprocessing=preprocessing, impute=impute,
                          layout=layout)
+
+
+def _is_in_memory(path):
+    return isinstance(path, (tuple, list)) or type(path).__module__.startswith("pandas")
+
+
+def _load_in_memory(data, *, target, test, **options):
+    """``load_dataset`` of a DataFrame or an ``(x, y)`` pair: see :mod:`tgraph.data.inmemory`."""
+    from tgraph.data.inmemory import from_arrays, from_dataframe
+
+    if not isinstance(data, (tuple, list)):
+        return from_dataframe(data, target=target, test=test, **options)
+    if len(data) != 2:
+        raise ConfigError(f"load_dataset: a {type(data).__name__} of {len(data)} items; give "
+                          "arrays as an (x, y) pair, or use tgraph.data.from_arrays")
+    if test is not None:
+        if not (isinstance(test, (tuple, list)) and len(test) == 2):
+            raise ConfigError("load_dataset: with an (x, y) pair, `test_path` must be an "
+                              "(x_test, y_test) pair")
+        options.update(x_test=test[0], y_test=test[1])
+    return from_arrays(*data, **options)
 
 
 def _download_directory(path, cache_dir):
