@@ -170,3 +170,13 @@ def test_no_warning_for_a_clean_folder(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_dataset(tmp_path / "pets", valid_size=2)
+
+
+def test_without_pillow_the_message_says_how_to_install_it(tmp_path, monkeypatch):
+    make_folder(tmp_path / "pets", [(4, 4)])
+    monkeypatch.setitem(__import__("sys").modules, "PIL", None)
+    with pytest.raises(DataError) as err:
+        load_dataset(tmp_path / "pets")
+    first = (tmp_path / "pets" / "cat" / "0.png").resolve()
+    assert str(err.value) == (f"{first}: reading images needs Pillow: pip install "
+                              "'tgraph[images]' (or pip install pillow)")

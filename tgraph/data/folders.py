@@ -164,17 +164,17 @@ def _images_in(directory, skipped):
     return found
 
 
-def _pillow():
+def _pillow(path):
     try:
         from PIL import Image
     except ImportError as exc:
-        raise DataError(_PILLOW) from exc
+        raise DataError(f"{path}: {_PILLOW}") from exc
     return Image
 
 
 def _probe(path):
     """(mode, (height, width)) from the image's header, without decoding the pixels."""
-    image_module = _pillow()
+    image_module = _pillow(path)
     try:
         with image_module.open(path) as image:
             return image.mode, (image.height, image.width)
@@ -231,7 +231,7 @@ def read_image(path, *, channels=None, size=None, background=0):
     Raises:
         DataError: no Pillow, or an unreadable file.
     """
-    image_module = _pillow()
+    image_module = _pillow(path)
     try:
         with image_module.open(path) as image:
             image.load()
