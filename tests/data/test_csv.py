@@ -100,7 +100,8 @@ def test_test_path_is_a_second_table(tmp_path):
     assert data.test.y.tolist() == [2, 0]
     assert data.split_info["test"] == str(test.resolve())
     assert data.notes == ()
-    expected = (np.array([[6.0, 3.0], [5.0, 3.4]]) - data.preprocessing.mean) / data.preprocessing.std
+    fitted = data.preprocessing
+    expected = (np.array([[6.0, 3.0], [5.0, 3.4]]) - fitted.mean) / fitted.std
     np.testing.assert_allclose(data.test.x, expected, rtol=1e-6)
 
 

@@ -66,8 +66,8 @@ def test_two_sizes_are_refused_without_image_size(tmp_path):
         load_dataset(tmp_path / "pets")
     first, odd = tmp_path / "pets" / "cat" / "0.png", tmp_path / "pets" / "cat" / "1.png"
     assert str(err.value) == (
-        f"{odd.resolve()}: the image is 10x12 pixels (height x width), but {first.resolve()} is 8x6; "
-        "images of several sizes need image_size=(height, width) (`--image-size HxW`) to resize "
+        f"{odd.resolve()}: the image is 10x12 pixels (height x width), but {first.resolve()} is "
+        "8x6; images of several sizes need image_size=(height, width) (`--image-size HxW`) to resize "
         "them all to one size")
 
 

@@ -1,4 +1,4 @@
-"""Arrays of any shape: NHWC detected and transposed (never reshaped), string labels, Python input."""
+"""Arrays of any shape: NHWC transposed (never reshaped), string labels, Python objects."""
 
 import json
 
@@ -31,7 +31,8 @@ def test_nhwc_npz_is_transposed_to_nchw(tmp_path):
     # The pixel (row 5, column 7) of image 2 keeps its three channels together.
     assert (np.rint(data.train.x[2, :, 5, 7] * 255) == x[2, 5, 7, :]).all()
     # What the old reshape gave is not what comes out.
-    assert not np.array_equal(data.train.x, (x.reshape(10, 3, 32, 32)[:8] / 255.0).astype(np.float32))
+    reshaped = (x.reshape(10, 3, 32, 32)[:8] / 255.0).astype(np.float32)
+    assert not np.array_equal(data.train.x, reshaped)
 
 
 def test_nchw_npz_is_kept(tmp_path):

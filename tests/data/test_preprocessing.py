@@ -1,4 +1,4 @@
-"""Preprocessing: statistics from the training split only, plain-numpy references, JSON round trip."""
+"""Preprocessing: statistics of the training split only, numpy references, JSON round trip."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Validation splits: the last part (refused on class-sorted data), seeded stratified random parts."""
+"""Validation splits: the last part (refused on class-sorted data), stratified random parts."""
 
 import numpy as np
 import pytest

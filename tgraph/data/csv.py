@@ -154,7 +154,8 @@ def _target_index(path, target, names):
         return names.index(target)
     if isinstance(target, str) and _INTEGER.match(target.strip()):
         target = int(target)
-    if isinstance(target, int) and not isinstance(target, bool) and -len(names) <= target < len(names):
+    is_index = isinstance(target, int) and not isinstance(target, bool)
+    if is_index and -len(names) <= target < len(names):
         return target % len(names)
     raise ConfigError(f"{path}: `target` (={target!r}) is not a column of the table; give a "
                       f"column name ({', '.join(repr(n) for n in names[:20])}) or an index in "

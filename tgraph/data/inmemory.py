@@ -113,7 +113,8 @@ def _target_column(df, target, pd):
         return columns[-1]
     if target in columns:
         return target
-    if isinstance(target, int) and not isinstance(target, bool) and -len(columns) <= target < len(columns):
+    is_index = isinstance(target, int) and not isinstance(target, bool)
+    if is_index and -len(columns) <= target < len(columns):
         return columns[target]
     raise DataError(f"from_dataframe: `target` (={target!r}) is not a column; the columns are "
                     f"{', '.join(repr(c) for c in columns[:20])}")

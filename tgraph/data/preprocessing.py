@@ -30,6 +30,7 @@ import json
 import attrs
 import numpy as np
 
+from tgraph.data._arrays import UNIT_TABLE
 from tgraph.errors import ConfigError, DataError
 
 __all__ = ["KINDS", "IMPUTE", "Preprocessing", "default_preprocessing"]
@@ -37,7 +38,6 @@ __all__ = ["KINDS", "IMPUTE", "Preprocessing", "default_preprocessing"]
 KINDS = ("none", "scale", "standardize", "normalize")
 IMPUTE = (None, "mean", "median")
 _FIELDS = ("kind", "impute", "shape", "low", "high", "mean", "std", "fill")
-_UNIT_TABLE = (np.arange(256, dtype=np.float64) / 255.0).astype(np.float32)
 _CHUNK = 8192  # rows transformed at a time: bounds the float64 temporary
 _TINY = 1e-12
 
@@ -131,7 +131,7 @@ class Preprocessing:
         self._check_applicable(x, where)
         x = _filled(x, self.fill, self.impute, where)
         if self.kind == "scale" and x.dtype == np.uint8 and (self.low, self.high) == (0, 255):
-            return _UNIT_TABLE[x]
+            return UNIT_TABLE[x]
         out = np.empty(x.shape, np.float32)
         for start in range(0, len(x), _CHUNK):
             out[start:start + _CHUNK] = self._transform(x[start:start + _CHUNK])
