@@ -1,11 +1,12 @@
 """CSV / TSV tables: header detection, target column, string labels, missing values, bad files."""
 
 import gzip
+import json
 
 import numpy as np
 import pytest
 
-from tgraph.data import load_dataset, read_csv_table
+from tgraph.data import Preprocessing, load_dataset, read_csv_table
 from tgraph.errors import ConfigError, DataError
 
 IRIS_LIKE = """sepal_length,sepal_width,species
@@ -209,3 +210,21 @@ def test_labels_of_the_test_file(tmp_path):
     assert str(err.value) == (f"{test.resolve()}: column 'species': label 'daisy' (example 0) is "
                               "not one of the class names ['setosa', 'versicolor', 'virginica']; "
                               "fix the label or the `class_names`")
+
+
+def test_load_options_read_the_source_again_the_same_way(tmp_path):
+    train = write(tmp_path, "label;a;b\nx;1;NA\ny;2;20\nx;3;30\ny;4;40\nx;5;50\ny;6;60\n")
+    test = write(tmp_path, "label;a;b\nx;7;70\n", "test.csv")
+    data = load_dataset(train, target="label", delimiter=";", impute="mean", test_path=test,
+                        valid_split="random", valid_size=2, seed=3)
+    record = json.loads(json.dumps(data.record()))
+    assert record["load_options"] == {
+        "format": "csv", "valid_fraction": 0.2, "valid_size": 2, "valid_split": "random",
+        "seed": 3, "test_path": str(test.resolve()), "impute": "mean", "layout": None,
+        "target": "label", "header": None, "delimiter": ";"}
+    preprocessing = Preprocessing.from_dict(record["preprocessing"])
+    again = load_dataset(record["source"], **record["load_options"], preprocessing=preprocessing,
+                         class_names=record["class_names"])
+    for split in ("train", "valid", "test"):
+        assert np.array_equal(getattr(again, split).x, getattr(data, split).x)
+        assert np.array_equal(getattr(again, split).y, getattr(data, split).y)

@@ -87,6 +87,11 @@ class Dataset:
             ``valid_size``, ``seed``, ``test`` (``"file"``, the ``test_path``, or None)
             and ``sizes``.
         notes: sentences worth reporting about the data, e.g. why there is no test split.
+        load_options: the keyword arguments of :func:`tgraph.data.load_dataset` that
+            read ``source`` again the same way (format, split and format options;
+            JSON-serialisable), e.g. for ``tgraph eval RUN`` on the run's own data:
+            ``load_dataset(source, **load_options, preprocessing=..., class_names=...)``;
+            empty for data built from Python objects.
     """
 
     train: Split = attrs.field(validator=_split)
@@ -98,6 +103,7 @@ class Dataset:
     preprocessing: object = None
     split_info: dict = attrs.field(factory=dict)
     notes: tuple = attrs.field(default=(), converter=tuple)
+    load_options: dict = attrs.field(factory=dict)
 
     @property
     def num_classes(self):
@@ -119,8 +125,8 @@ class Dataset:
 
         Returns:
             ``source``, ``format``, ``input_shape``, ``class_names``, ``num_classes``,
-            ``preprocessing`` (its ``to_dict()``, or None), ``split`` (``split_info``)
-            and ``notes``.
+            ``preprocessing`` (its ``to_dict()``, or None), ``split`` (``split_info``),
+            ``notes`` and ``load_options``.
         """
         preprocessing = self.preprocessing
         return {
@@ -132,6 +138,7 @@ class Dataset:
             "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
             "split": dict(self.split_info),
             "notes": list(self.notes),
+            "load_options": dict(self.load_options),
         }
 
 

@@ -20,6 +20,7 @@ alike:
 import warnings
 from pathlib import Path
 
+import attrs
 import numpy as np
 
 from tgraph.data._files import existing_path
@@ -215,10 +216,19 @@ def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
         test = _read(test_path, fmt, options)
     if valid_split is None:
         valid_split = "random" if fmt == "folders" else "last"
-    return build_dataset(raw, source=source, fmt=fmt, test=test, valid_fraction=valid_fraction,
-                         valid_size=valid_size, valid_split=valid_split, seed=seed,
-                         class_names=class_names, preprocessing=preprocessing, impute=impute,
-                         layout=layout)
+    dataset = build_dataset(raw, source=source, fmt=fmt, test=test,
+                            valid_fraction=valid_fraction, valid_size=valid_size,
+                            valid_split=valid_split, seed=seed, class_names=class_names,
+                            preprocessing=preprocessing, impute=impute, layout=layout)
+    reload = {"format": fmt, "valid_fraction": valid_fraction, "valid_size": valid_size,
+              "valid_split": valid_split, "seed": seed, "test_path": test and test[1],
+              "impute": impute, "layout": layout,
+              **{name: options[name] for name in _READERS[fmt][1]}}
+    return attrs.evolve(dataset, load_options=_jsonable(reload))
+
+
+def _jsonable(options):
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
 
 
 def _is_in_memory(path):
