@@ -173,18 +173,19 @@ def test_missing_path(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(tmp_path / "missing.npz")
     assert str(err.value) == (
-        f"{tmp_path / 'missing.npz'}: no such file or directory; expected a .npz file (x_train, "
-        "y_train, x_test, y_test), the tutorials' mnist.pkl.gz, or a directory of the four "
-        "MNIST IDX files")
+        f"{tmp_path / 'missing.npz'}: no such file or directory; expected a CSV/TSV table, a "
+        "directory of images with one subdirectory per class, a CIFAR-10/100 python-version "
+        "directory, a .npz file (x_train, y_train, or x, y), the tutorials' mnist.pkl.gz, or a "
+        "directory of the four MNIST IDX files")
 
 
 def test_unknown_extension(tmp_path):
-    path = tmp_path / "digits.csv"
+    path = tmp_path / "digits.xls"
     path.write_text("1,2,3\n")
     with pytest.raises(DataError) as err:
         load_dataset(path)
     assert str(err.value).startswith(f"{path}: unknown dataset format (from the file name); "
-                                     "expected a .npz file")
+                                     "expected a CSV/TSV table")
 
 
 def test_single_idx_file_points_to_read_idx(t10k_dir):

@@ -1,15 +1,14 @@
-"""Converting stored arrays to what a model reads: float32 pixels in [0, 1], int32 labels."""
+"""Converting stored pixels to what a model reads: float32 in [0, 1] (uint8 / 255)."""
 
 import numpy as np
 
 from tgraph.errors import DataError
 
-__all__ = ["describe", "to_unit_float", "to_labels"]
+__all__ = ["UNIT_TABLE", "describe", "to_unit_float"]
 
 # k / 255 for every uint8 value k, computed in float64 and rounded once to float32
 # (the values of the tutorials' mnist.pkl.gz).
-_UNIT_TABLE = (np.arange(256, dtype=np.float64) / 255.0).astype(np.float32)
-_INT32 = np.iinfo(np.int32)
+UNIT_TABLE = (np.arange(256, dtype=np.float64) / 255.0).astype(np.float32)
 
 
 def describe(value):
@@ -34,10 +33,10 @@ def to_unit_float(x, where):
         DataError: another dtype, or values out of range.
     """
     if x.dtype == np.uint8:
-        return _UNIT_TABLE[x]
+        return UNIT_TABLE[x]
     if x.dtype.kind in "iu":
         _check_range(x, where, 0, 255, "integer pixels must lie in 0..255")
-        return _UNIT_TABLE[x.astype(np.uint8)]
+        return UNIT_TABLE[x.astype(np.uint8)]
     if x.dtype.kind == "f":
         _check_range(x, where, 0.0, 1.0, "float pixels must lie in [0, 1]")
         return x.astype(np.float32)
@@ -52,28 +51,3 @@ def _check_range(x, where, low, high, rule):
     if not (lo >= low and hi <= high):  # also catches NaN
         raise DataError(f"{where}: pixel values range over [{lo}, {hi}]; {rule}; "
                         "rescale the images (e.g. x / 255) and save them again")
-
-
-def to_labels(y, where):
-    """Class labels as a 1-D int32 array.
-
-    Args:
-        y: (N,) array of integer class indices (any integer dtype).
-        where: the file and field, named in error messages.
-
-    Returns:
-        (N,) int32 array.
-
-    Raises:
-        DataError: not integers, or not 1-D.
-    """
-    if y.dtype.kind not in "iu":
-        raise DataError(f"{where}: labels are a {describe(y)}; expected integer class "
-                        "indices (convert with y.astype(int))")
-    if y.ndim != 1:
-        hint = " (one-hot labels: use y.argmax(axis=1))" if y.ndim == 2 else ""
-        raise DataError(f"{where}: labels have shape {y.shape}; expected (N,){hint}")
-    if y.size and (y.min() < _INT32.min or y.max() > _INT32.max):
-        raise DataError(f"{where}: labels range over [{y.min()}, {y.max()}], "
-                        "beyond 32-bit integers")
-    return y.astype(np.int32)

@@ -61,6 +61,10 @@ def _optional_split(instance, attribute, value):
         _split(instance, attribute, value)
 
 
+def _class_names(value):
+    return None if value is None else tuple(str(name) for name in value)
+
+
 @attrs.frozen(eq=False)
 class Dataset:
     """The train, validation and test splits of one data source.
@@ -68,10 +72,26 @@ class Dataset:
     Attributes:
         train: the training :class:`Split`.
         valid: the validation :class:`Split` (None if there is none).
-        test: the test :class:`Split` (None if there is none).
+        test: the test :class:`Split` (None if there is none: ``notes`` says why).
         source: where the data came from: a resolved path, or ``"embedded:mnist_10k.npz"``.
         meta: details of the loading (``format``, how the validation set was made,
             ``valid_fraction``, ``seed``, split ``sizes``); JSON-serialisable.
+        class_names: the name of each class, in label index order (``("0", ..., "9")``
+            for MNIST, ``("cat", "dog")`` for a folder of ``cat/`` and ``dog/``), or
+            None for data built without labels' names.
+        preprocessing: the fitted :class:`tgraph.data.Preprocessing` that turned the
+            stored inputs into ``x`` (None: ``x`` is as given); a model file stores it
+            so that eval and predict transform new inputs the same way.
+        split_info: how the splits were made, for the run files (JSON-serialisable):
+            ``valid_split`` (``"file"``, ``"last"`` or ``"random"``), ``valid_fraction``,
+            ``valid_size``, ``seed``, ``test`` (``"file"``, the ``test_path``, or None)
+            and ``sizes``.
+        notes: sentences worth reporting about the data, e.g. why there is no test split.
+        load_options: the keyword arguments of :func:`tgraph.data.load_dataset` that
+            read ``source`` again the same way (format, split and format options;
+            JSON-serialisable), e.g. for ``tgraph eval RUN`` on the run's own data:
+            ``load_dataset(source, **load_options, preprocessing=..., class_names=...)``;
+            empty for data built from Python objects.
     """
 
     train: Split = attrs.field(validator=_split)
@@ -79,11 +99,47 @@ class Dataset:
     test: Split | None = attrs.field(default=None, validator=_optional_split)
     source: str = "<arrays>"
     meta: dict = attrs.field(factory=dict)
+    class_names: tuple | None = attrs.field(default=None, converter=_class_names)
+    preprocessing: object = None
+    split_info: dict = attrs.field(factory=dict)
+    notes: tuple = attrs.field(default=(), converter=tuple)
+    load_options: dict = attrs.field(factory=dict)
+
+    @property
+    def num_classes(self):
+        """Number of classes (``len(class_names)``), or None without class names."""
+        return None if self.class_names is None else len(self.class_names)
+
+    @property
+    def input_shape(self):
+        """The shape of one example, e.g. ``(30,)`` or ``(3, 32, 32)``."""
+        return self.train.x.shape[1:]
 
     def sizes(self):
         """Number of examples per split: ``{"train": 8000, "valid": 2000, "test": 10000}``."""
         splits = {"train": self.train, "valid": self.valid, "test": self.test}
         return {name: len(split) for name, split in splits.items() if split is not None}
+
+    def record(self):
+        """What a run records about its data, as a JSON-serialisable dict.
+
+        Returns:
+            ``source``, ``format``, ``input_shape``, ``class_names``, ``num_classes``,
+            ``preprocessing`` (its ``to_dict()``, or None), ``split`` (``split_info``),
+            ``notes`` and ``load_options``.
+        """
+        preprocessing = self.preprocessing
+        return {
+            "source": self.source,
+            "format": self.meta.get("format"),
+            "input_shape": list(self.input_shape),
+            "class_names": None if self.class_names is None else list(self.class_names),
+            "num_classes": self.num_classes,
+            "preprocessing": None if preprocessing is None else preprocessing.to_dict(),
+            "split": dict(self.split_info),
+            "notes": list(self.notes),
+            "load_options": dict(self.load_options),
+        }
 
 
 def shuffle(split, rng):

@@ -16,7 +16,7 @@ from tgraph.data._arrays import describe
 from tgraph.data._files import FETCH_AGAIN, existing_path, open_maybe_gzip
 from tgraph.errors import DataError
 
-__all__ = ["ALLOWED_GLOBALS", "NumpyOnlyUnpickler", "read_pickled_dataset"]
+__all__ = ["ALLOWED_GLOBALS", "NumpyOnlyUnpickler", "unpickle_numpy", "read_pickled_dataset"]
 
 _KIND = "the tutorials' mnist.pkl.gz (a pickled (train, valid, test) tuple of (x, y) pairs)"
 _SPLITS = ("train", "valid", "test")
@@ -51,22 +51,25 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
     """An unpickler that rebuilds numpy arrays, tuples, lists and numbers, nothing else.
 
     Python 2 byte strings are decoded as latin-1, as numpy needs for its array data.
+    Dicts, strings and bytes need no global, so CIFAR's batches (dicts of arrays, label
+    lists and file names) load with the same short allow-list.
 
     Args:
         file: binary file object of the pickle.
         path: the file's path, named in the error message.
+        accepts: the pickles tgraph reads in this place, named in the refusal.
     """
 
-    def __init__(self, file, path):
+    def __init__(self, file, path, accepts="the tutorials' mnist.pkl.gz"):
         super().__init__(file, encoding="latin1")
-        self.path = path
+        self.path, self.accepts = path, accepts
 
     def find_class(self, module, name):
         resolve = ALLOWED_GLOBALS.get((module, name))
         if resolve is None:
             raise DataError(
                 f"{self.path}: refusing to unpickle the global {module}.{name}: tgraph only "
-                "loads pickles of numpy arrays (the tutorials' mnist.pkl.gz); if you trust the "
+                f"loads pickles of numpy arrays ({self.accepts}); if you trust the "
                 "file, convert it to .npz yourself and load that")
         return resolve()
 
@@ -90,21 +93,31 @@ def read_pickled_dataset(path):
         DataError: unreadable or truncated file, a refused global, or another layout.
     """
     path = existing_path(path, _KIND)
-    content = _unpickle(path)
+    content = unpickle_numpy(path, _KIND)
     if not _is_triple_of_pairs(content):
         raise DataError(f"{path}: holds {_outline(content)}; expected {_KIND}")
     return {name: (x, y, f"{name}_set x", f"{name}_set y")
             for name, (x, y) in zip(_SPLITS, content)}
 
 
-def _unpickle(path):
+def unpickle_numpy(path, kind, accepts="the tutorials' mnist.pkl.gz"):
+    """The object in a pickle (gzip-compressed or not), read with :class:`NumpyOnlyUnpickler`.
+
+    Args:
+        path: the file.
+        kind: what the file should be, named in the message if it cannot be read.
+        accepts: the pickles tgraph reads in this place, named if a global is refused.
+
+    Raises:
+        DataError: a refused global, or a truncated, corrupt or non-pickle file.
+    """
     try:
         with open_maybe_gzip(path) as f:
-            return NumpyOnlyUnpickler(f, path).load()
+            return NumpyOnlyUnpickler(f, path, accepts).load()
     except DataError:
         raise
     except Exception as exc:  # a garbled pickle can raise almost anything
-        raise DataError(f"{path}: cannot read {_KIND}: {type(exc).__name__}: {exc}; the file "
+        raise DataError(f"{path}: cannot read {kind}: {type(exc).__name__}: {exc}; the file "
                         f"is truncated, corrupt or of another format; {FETCH_AGAIN}") from exc
 
 
