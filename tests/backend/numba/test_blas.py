@@ -109,8 +109,9 @@ def test_product_read_once_still_becomes_dot22scalar():
 
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.75])
 def test_gemm_beta_matches_blas_beta(beta):
-    # tgraph scales z itself for beta not in (0, 1); the result must equal BLAS's own
-    # beta, which scales z the same way before adding the product.
+    # tgraph scales z itself for beta not in (0, 1); the result must equal BLAS's own beta
+    # (exactly for 0 and 1; for other betas to a few float32 ulps, since whether BLAS fuses
+    # beta * z into the product's multiply-adds depends on its CPU kernel).
     from pytensor.tensor.blas import gemm_no_inplace
     from scipy.linalg.blas import sgemm
 
@@ -123,7 +124,10 @@ def test_gemm_beta_matches_blas_beta(beta):
     assert any(isinstance(n.op, Gemm) for n in f.maker.fgraph.apply_nodes)
     want = sgemm(0.5, xv, yv, beta=beta, c=z0.copy()) if beta else 0.5 * (xv @ yv)
     got = f(z0.copy(), np.float32(0.5), xv, yv, np.float32(beta))
-    np.testing.assert_array_equal(got, want)
+    if beta in (0.0, 1.0):
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_array_max_ulp(got, want, maxulp=4)
 
 
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.75])
