@@ -65,3 +65,17 @@ def test_fewer_examples_than_one_minibatch():
         Trainer(ScriptedModel([]), batch_size=50).fit({"train": (np.zeros((20, 1)), np.zeros(20))})
     assert str(err.value) == ("the training set has 20 examples, fewer than one minibatch of 50; "
                               "lower the batch size")
+
+
+
+def test_a_trainer_has_the_default_callbacks_once():
+    from tgraph.callbacks import History, TerminateOnNaN, default_callbacks
+
+    alone = Trainer(ScriptedModel([0.5] * 5), batch_size=3, max_epochs=2, shuffle=False)
+    assert sorted(type(cb).__name__ for cb in alone.callbacks) == ["History", "TerminateOnNaN"]
+    given = Trainer(ScriptedModel([]), batch_size=3, callbacks=default_callbacks())
+    assert [type(cb) for cb in given.callbacks].count(History) == 1
+    assert [type(cb) for cb in given.callbacks].count(TerminateOnNaN) == 1
+    assert Trainer(ScriptedModel([]), batch_size=3, default_callbacks=False).callbacks == []
+    history = alone.fit({"train": (np.arange(6.0).reshape(6, 1), np.zeros(6))})
+    assert history is alone.history and len(history.epochs) == 2

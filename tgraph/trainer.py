@@ -9,8 +9,8 @@ a callback may ask for more, see :meth:`tgraph.callbacks.Callback.validation_fre
 The trainer knows no callback class: it imports the protocol
 (:mod:`tgraph.callbacks.base`) only, and each callback declares its own scheduling
 (validation frequency, next batch action, order, the best model's monitor, the log keys
-it adds). The callbacks every run should have (history, NaN guard) come from
-:func:`tgraph.callbacks.default_callbacks`, passed in by the caller.
+it adds). The callbacks every run should have (history, NaN guard) are registered by
+their modules and added from :func:`tgraph.callbacks.base.default_callbacks`.
 
 Steps run several at a time (:meth:`tgraph.Model.train_steps`, one Python call for up
 to ~50 ms of steps); the events of each step follow, in order, with its own loss. A run
@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from tgraph.callbacks.base import BestModel, Callback
+from tgraph.callbacks.base import default_callbacks as registered_default_callbacks
 from tgraph.config import Training
 from tgraph.errors import ConfigError, DataError, ModelFileError
 from tgraph.optim.base import learning_rate_of
@@ -101,9 +102,11 @@ class Trainer:
             dropped, as in the tutorials.
         max_epochs: upper bound on the number of epochs.
         callbacks: list of :class:`tgraph.callbacks.Callback`, run in the order of their
-            ``order`` attribute; pass ``[*tgraph.callbacks.default_callbacks(), ...]``
-            for the history (``trainer.history``, what :meth:`fit` returns) and the NaN
-            guard.
+            ``order`` attribute.
+        default_callbacks: also run the registered default callbacks
+            (:func:`tgraph.callbacks.default_callbacks`: the history, ``trainer.history``,
+            which :meth:`fit` returns, and the NaN guard), except those whose class is
+            already among ``callbacks``.
         shuffle: reshuffle the training set at each epoch (seeded by ``seed``).
         seed: seed of the shuffling.
         validation_frequency: validate every this many minibatches (None: per epoch, or
@@ -117,12 +120,16 @@ class Trainer:
     """
 
     def __init__(self, model, *, batch_size=128, max_epochs=100, callbacks=(), shuffle=True,
-                 seed=0, validation_frequency=None):
+                 seed=0, validation_frequency=None, default_callbacks=True):
         self.training = Training(batch_size=batch_size, max_epochs=max_epochs, shuffle=shuffle,
                                  validation_frequency=validation_frequency)
         self.model, self.batch_size, self.max_epochs = model, batch_size, max_epochs
         self.shuffle, self.seed = shuffle, seed
         self.history = None
+        callbacks = list(callbacks)
+        if default_callbacks:
+            given = {type(cb) for cb in callbacks}
+            callbacks += [cb for cb in registered_default_callbacks() if type(cb) not in given]
         self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
         self.best_model = BestModel(*_best_monitor(self.callbacks))
         self.requested_frequency = validation_frequency

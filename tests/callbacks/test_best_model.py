@@ -126,7 +126,8 @@ def test_callbacks_run_in_the_order_they_declare(tmp_path):
 
 
 def test_history_registers_itself():
-    assert Trainer(ScriptedModel([0.5]), max_epochs=1, batch_size=1).fit(data(2)) is None
+    bare = Trainer(ScriptedModel([0.5]), max_epochs=1, batch_size=1, default_callbacks=False)
+    assert bare.fit(data(2)) is None
     _, trainer = fit([], [0.5, 0.4])
     assert trainer.history.column("valid_error") == [0.5, 0.4]
 

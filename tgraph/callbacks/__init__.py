@@ -1,6 +1,6 @@
 """Callbacks: early stopping, checkpoints, logs, progress, schedules, NaN guard."""
 
-from tgraph.callbacks.base import Callback, Monitor
+from tgraph.callbacks.base import Callback, Monitor, default_callbacks
 from tgraph.callbacks.checkpoint import ModelCheckpoint
 from tgraph.callbacks.early_stopping import EarlyStopping, TutorialPatience
 from tgraph.callbacks.logging import (
@@ -29,10 +29,3 @@ __all__ = [
     "default_callbacks",
 ]
 
-
-def default_callbacks():
-    """The callbacks every run should have: a :class:`History` and a :class:`TerminateOnNaN`.
-
-    ``Trainer`` adds none itself: ``Trainer(model, callbacks=[*default_callbacks(), ...])``.
-    """
-    return [History(), TerminateOnNaN()]

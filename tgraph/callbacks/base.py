@@ -9,6 +9,10 @@ defaults: :meth:`Callback.validation_frequency`, :meth:`Callback.next_batch_acti
 :meth:`Callback.best_model_monitor`, :meth:`Callback.log_keys` and the
 :attr:`Callback.order` attribute. The trainer knows no callback class; it asks these.
 
+The callbacks every run has (a history, the NaN guard) are registered here by the
+modules that define them (:func:`register_default_callback`); the trainer asks
+:func:`default_callbacks` for them, so it names no callback class either.
+
 "The best model so far" has one owner, the trainer's :class:`BestModel`; callbacks
 that restore or save it ask ``trainer.best_model``.
 """
@@ -19,7 +23,33 @@ import numpy as np
 
 from tgraph.errors import ConfigError
 
-__all__ = ["Callback", "Monitor", "BestModel"]
+__all__ = ["Callback", "Monitor", "BestModel", "register_default_callback", "default_callbacks"]
+
+_DEFAULT_FACTORIES = []
+
+
+def register_default_callback(factory):
+    """Make ``factory()`` one of the callbacks every :class:`tgraph.Trainer` run has.
+
+    Args:
+        factory: a callable returning a new callback (e.g. the class itself).
+
+    Returns:
+        ``factory``, so that this works as a class decorator.
+    """
+    if factory not in _DEFAULT_FACTORIES:
+        _DEFAULT_FACTORIES.append(factory)
+    return factory
+
+
+def default_callbacks():
+    """New instances of the registered default callbacks (:class:`tgraph.callbacks.History`
+    and :class:`tgraph.callbacks.TerminateOnNaN` once :mod:`tgraph.callbacks` is imported).
+
+    A :class:`tgraph.Trainer` adds them itself (``default_callbacks=True``) unless the
+    callbacks it is given already hold one of the same class.
+    """
+    return [factory() for factory in _DEFAULT_FACTORIES]
 
 
 class Callback:

@@ -5,7 +5,7 @@ import json
 import math
 import sys
 
-from tgraph.callbacks.base import Callback
+from tgraph.callbacks.base import Callback, register_default_callback
 from tgraph.errors import TrainingError
 from tgraph.fileio import atomic_write
 from tgraph.optim.base import learning_rate_of
@@ -14,6 +14,7 @@ __all__ = ["History", "CSVLogger", "CSV_COLUMNS", "JSONLinesLogger", "ProgressLo
            "TerminateOnNaN"]
 
 
+@register_default_callback
 class History(Callback):
     """Keeps every epoch's logs in memory: ``history.epochs`` is a list of dicts.
 
@@ -224,6 +225,7 @@ class ProgressLogger(Callback):
             print(f"epoch {epoch:4d}  " + "  ".join(parts), file=self._output(), flush=True)
 
 
+@register_default_callback
 class TerminateOnNaN(Callback):
     """Stops training with a :class:`TrainingError` when the loss is NaN or infinite.
 
