@@ -18,6 +18,7 @@ from tgraph.model import Model
 from tgraph.optim.base import get_optimizer
 from tgraph.optim.optimizers import SGD
 from tgraph.optim.regularizers import Regularization
+from tgraph.pretraining import check_pretraining
 from tgraph.trainer import Trainer
 
 __all__ = ["Training", "Experiment", "SPEC_NAMES"]
@@ -36,6 +37,18 @@ def _fraction(instance, attribute, value):
 def _bool(instance, attribute, value):
     if not isinstance(value, bool):
         raise ConfigError(f"`{attribute.name}` (={value!r}) must be True or False")
+
+
+def _tuple_if_list(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _valid_pretraining(instance, attribute, value):
+    if value is not None:
+        check_pretraining(value, instance.model)
+    if value is None and instance.training is None:
+        raise ConfigError("`training` is None and there is no `pretraining`: nothing to "
+                          "train; set training = Training(...) or pretraining = Pretraining(...)")
 
 
 @attrs.frozen
@@ -65,7 +78,11 @@ class Experiment:
         loss: loss name (``"nll"`` for classifiers).
         optimizer: optimizer object, class or registered name (turned into an object).
         regularization: model-wide L1/L2.
-        training: a :class:`Training`.
+        training: a :class:`Training` (supervised training of the whole network), or
+            None for a run that only pretrains (e.g. a single RBM).
+        pretraining: greedy layer-wise pretraining before ``training``: a
+            :class:`tgraph.pretraining.Pretraining`, a list of
+            :class:`tgraph.pretraining.Pretrain`, or None.
         callbacks: callbacks added to the run (early stopping, schedules, ...).
         seed: seed of the weights, dropout streams and shuffling.
         legacy_init: draw the initial weights, in layer order, from
@@ -81,7 +98,7 @@ class Experiment:
     loss: str = "nll"
     optimizer: object = attrs.field(factory=SGD, converter=get_optimizer)
     regularization: Regularization = attrs.field(factory=Regularization)
-    training: Training = attrs.field(factory=Training)
+    training: Training | None = attrs.field(factory=Training)
     callbacks: tuple = attrs.field(default=(), converter=tuple)
     seed: int = 1234
     legacy_init: bool = attrs.field(default=False, validator=_bool)
@@ -89,6 +106,8 @@ class Experiment:
     valid_fraction: float = attrs.field(default=0.2, validator=_fraction)
     source: str = "<python>"
     description: str = ""
+    pretraining: object = attrs.field(default=None, converter=_tuple_if_list,
+                                      validator=_valid_pretraining)
 
     def build_model(self, mode=None):
         """A freshly initialised :class:`tgraph.Model` for this experiment.
@@ -106,6 +125,9 @@ class Experiment:
     def trainer(self, model, extra_callbacks=()):
         """A :class:`tgraph.trainer.Trainer` for ``model`` with this experiment's settings."""
         t = self.training
+        if t is None:
+            raise ConfigError(f"{self.source}: `training` is None (pretraining only): there is "
+                              "no supervised training to run")
         return Trainer(model, batch_size=t.batch_size, max_epochs=t.max_epochs,
                        callbacks=[*self.callbacks, *extra_callbacks], shuffle=t.shuffle,
                        seed=self.seed, validation_frequency=t.validation_frequency)

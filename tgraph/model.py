@@ -11,6 +11,7 @@ functions run with BLAS on one thread and Numba's threads doing the parallel wor
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.graph.traversal import graph_inputs
 from pytensor.link.jax.linker import JAXLinker
 
 from tgraph.backend import get_mode
@@ -27,7 +28,17 @@ from tgraph.steps import compile_steps
 from tgraph.threads import one_pool
 from tgraph.summary import summary
 
-__all__ = ["Model", "training_updates"]
+__all__ = ["Model", "training_updates", "connected_params"]
+
+
+def connected_params(cost, params):
+    """The ``params`` that ``cost`` depends on, in order.
+
+    A parameter only a layer's local objective uses (an RBM's visible bias) has no
+    gradient in supervised training and is left out of its updates.
+    """
+    used = set(graph_inputs([cost]))
+    return [p for p in params if p in used]
 
 
 def training_updates(network, terms, optimizer):
@@ -45,7 +56,7 @@ def training_updates(network, terms, optimizer):
     Returns:
         List of (shared variable, new value) pairs.
     """
-    params = [p.variable for p in network.params if p.trainable]
+    params = connected_params(terms.total, [p.variable for p in network.params if p.trainable])
     grads = pytensor.grad(terms.total, params)
     clip = getattr(optimizer, "clip_norm", None)
     if clip:

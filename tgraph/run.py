@@ -15,6 +15,7 @@ import attrs
 from tgraph.callbacks import CSVLogger, JSONLinesLogger, ModelCheckpoint, ProgressLogger
 from tgraph.errors import ConfigError, ModelFileError, TGraphError
 from tgraph.fileio import write_json
+from tgraph.layerwise import FINETUNE, PHASE_KEY, finetune_meta, pretrain, previous_seconds
 from tgraph.modelfile import read_model_file, save_model
 from tgraph.optim.base import get_optimizer
 from tgraph.serialize import to_json
@@ -143,18 +144,36 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
     os.makedirs(out_dir, exist_ok=True)
     _record(out_dir, experiment)
     meta = {"spec": os.path.basename(experiment.source), "data": dataset.source}
-    checkpointer = ModelCheckpoint(out_dir, meta=meta)
-    logs = [CSVLogger(os.path.join(out_dir, "log.csv")),
-            JSONLinesLogger(os.path.join(out_dir, "log.jsonl"))]
-    progress = [ProgressLogger()] if verbose else []
-    trainer = experiment.trainer(model, [*logs, *progress, checkpointer])
     previous_wall = 0.0
     if checkpoint is not None:
         model.set_weights(checkpoint.weights)
-        previous_wall = checkpoint.training["elapsed_s"]  # epochs of the earlier runs
+        previous_wall = previous_seconds(checkpoint)  # epochs of the earlier runs
+    phases, checkpoint = pretrain(experiment, model, dataset, out_dir=out_dir, meta=meta,
+                                  checkpoint=checkpoint, verbose=verbose)
+    if experiment.training is None:
+        return _finish_pretraining(model, out_dir, meta, phases,
+                                   previous_wall + time.perf_counter() - start)
+    checkpointer = ModelCheckpoint(out_dir, meta=finetune_meta(meta, phases))
+    logs = [CSVLogger(os.path.join(out_dir, "log.csv"), append=bool(phases)),
+            JSONLinesLogger(os.path.join(out_dir, "log.jsonl"), append=bool(phases))]
+    progress = [ProgressLogger()] if verbose else []
+    trainer = experiment.trainer(model, [*logs, *progress, checkpointer])
+    if phases:
+        trainer.log_tags = {PHASE_KEY: FINETUNE}
     trainer.fit(dataset, resume=checkpoint.training if checkpoint else None)
-    return _finish(model, trainer, dataset, checkpointer, out_dir, meta,
-                   previous_wall + time.perf_counter() - start)
+    metrics = _finish(model, trainer, dataset, checkpointer, out_dir,
+                      {**meta, **({"phases": phases} if phases else {})},
+                      previous_wall + time.perf_counter() - start)
+    return metrics
+
+
+def _finish_pretraining(model, out_dir, meta, phases, wall):
+    """Files of a run that only pretrains: the model and its phases' metrics."""
+    metrics = {**meta, "phases": phases, "wall_time_s": wall,
+               "train_time_s": sum(p["train_time_s"] for p in phases)}
+    save_model(model, os.path.join(out_dir, MODEL_FILE), meta=metrics)
+    write_json(os.path.join(out_dir, "metrics.json"), metrics)
+    return metrics
 
 
 def _finish(model, trainer, dataset, checkpointer, out_dir, meta, wall):

@@ -118,6 +118,7 @@ class Trainer:
         ordered = sorted(callbacks, key=lambda cb: bool(getattr(cb, "run_last", False)))
         self.callbacks = [self.history, TerminateOnNaN(), *ordered]
         self.requested_frequency = validation_frequency
+        self.log_tags = {}  # constant entries of every epoch's logs, e.g. {"phase": "pretrain1"}
         self.epoch = self.iteration = 0
         self.stop_training, self.stop_reason, self.resumed = False, None, False
         self.elapsed = self.step_time = 0.0
@@ -233,7 +234,7 @@ class Trainer:
         self.epoch = epoch
         duration = time.perf_counter() - start
         self.elapsed += duration
-        logs = {"epoch": epoch, "iteration": self.iteration, "loss": float(np.mean(losses)),
+        logs = {**self.log_tags, "epoch": epoch, "iteration": self.iteration, "loss": float(np.mean(losses)),
                 "lr": learning_rate_of(self.model.optimizer), **last_valid,
                 "time_s": duration, "samples_per_s": len(losses) * self.batch_size / duration}
         self._call("on_epoch_end", epoch, logs)

@@ -41,14 +41,23 @@ class History(Callback):
 
 
 class _FileLogger(Callback):
-    """Appends one record per epoch to ``path`` (kept on resume)."""
+    """Appends one record per epoch to ``path`` (kept on resume).
 
-    def __init__(self, path):
-        self.path = path
+    Args:
+        path: the log file.
+        append: keep an existing file's records also when not resuming (a later phase
+            of one run, e.g. fine-tuning after pretraining).
+    """
+
+    def __init__(self, path, append=False):
+        self.path, self.append = path, append
         self._file = None
 
+    def _appends(self):
+        return self.trainer.resumed or self.append
+
     def on_train_begin(self, logs=None):
-        mode = "a" if self.trainer.resumed else "w"
+        mode = "a" if self._appends() else "w"
         self._file = open(self.path, mode, newline="", encoding="utf-8")
 
     def on_train_end(self, logs=None):
@@ -73,7 +82,7 @@ class CSVLogger(_FileLogger):
     """
 
     def on_train_begin(self, logs=None):
-        header = self._existing_header() if self.trainer.resumed else None
+        header = self._existing_header() if self._appends() else None
         super().on_train_begin(logs)
         self._writer = None if header is None else self._make_writer(header)
 

@@ -1,10 +1,12 @@
 """Layer specs: frozen attrs classes, one family per module."""
 
-from tgraph.layers.base import ApplyContext, Layer, ParamSpec
+from tgraph.layers.autoencoder import DenoisingAutoencoder
+from tgraph.layers.base import ApplyContext, Layer, LocalObjective, ParamSpec
 from tgraph.layers.conv import Conv2D
 from tgraph.layers.core import Activation, Dense, Flatten, Input, Reshape
 from tgraph.layers.noise import Dropout
 from tgraph.layers.pool import AvgPool2D, MaxPool2D
+from tgraph.layers.rbm import RBM
 
 __all__ = [
     "Layer",
@@ -19,4 +21,7 @@ __all__ = [
     "Conv2D",
     "MaxPool2D",
     "AvgPool2D",
+    "LocalObjective",
+    "RBM",
+    "DenoisingAutoencoder",
 ]

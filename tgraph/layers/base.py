@@ -16,6 +16,7 @@ __all__ = [
     "Layer",
     "ParamSpec",
     "ApplyContext",
+    "LocalObjective",
     "TRAINABLE",
     "REGULARIZABLE",
     "positive_int",
@@ -66,6 +67,31 @@ class ApplyContext:
     deterministic: bool
     random: object = None
     index: int = 0
+    updates: list = attrs.field(factory=list, eq=False)
+
+    def add_update(self, variable, new_value):
+        """Record that a training step sets shared ``variable`` to ``new_value``.
+
+        For state a layer carries between steps (persistent Gibbs chains, running
+        averages); the training step applies every recorded pair.
+        """
+        self.updates.append((variable, new_value))
+
+
+@attrs.frozen
+class LocalObjective:
+    """What an unsupervised layer trains on its own (see :meth:`Layer.local_objective`).
+
+    Attributes:
+        cost: scalar whose gradient with respect to the layer's trainable parameters is
+            the training direction (it need not be a loss: for contrastive divergence it
+            is a free-energy difference with the chain end held constant).
+        monitors: ``{name: scalar}`` quantities to report; the first one is the value a
+            pretraining phase logs as its ``loss`` (lower is better).
+    """
+
+    cost: object
+    monitors: dict = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -107,6 +133,29 @@ class Layer:
             ``pre_activation(x, params, ctx)``, which the loss uses for logits.
         """
         raise NotImplementedError
+
+    def local_objective(self, x, params, ctx):
+        """The layer's own training objective on input ``x``, or None (the default).
+
+        Layers trained greedily before supervised fine-tuning (RBMs, autoencoders)
+        return a :class:`LocalObjective`; they record state updates (persistent chains)
+        with ``ctx.add_update``.
+
+        Args:
+            x: symbolic input batch (static batch size).
+            params: dict of the layer's parameters plus its local state (see
+                :meth:`local_state_specs`).
+            ctx: an :class:`ApplyContext` with ``deterministic=False``.
+        """
+        return None
+
+    def local_state_specs(self, input_shape, batch_size):
+        """Non-trainable state the local objective keeps between steps (default none).
+
+        Created by the pretraining phase, which knows the batch size, e.g. an RBM's
+        persistent chain of shape (batch_size, units).
+        """
+        return ()
 
 
 def _type_name(instance):
