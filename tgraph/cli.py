@@ -179,12 +179,15 @@ def _run_predict(args):
 
 def _run_summary(args):
     from tgraph.modelfile import layers_from_spec, read_model_file
+    from tgraph.pretraining import phases_table
     from tgraph.specfile import load_spec
     from tgraph.summary import summary
 
+    phases = ""
     if args.spec.endswith(".py"):
         experiment = load_spec(args.spec)
         layers, where = list(experiment.model), experiment.source
+        phases = phases_table(experiment)
     else:
         content = read_model_file(_model_path(args.spec))
         layers, where = layers_from_spec(content.spec, content.path), content.path
@@ -192,6 +195,8 @@ def _run_summary(args):
         print(summary(layers))
     except TGraphError as err:
         raise type(err)(f"{where}: {err}") from None
+    if phases:
+        print(f"\ntraining phases:\n{phases}")
 
 
 def main(argv=None):

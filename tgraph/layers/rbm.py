@@ -107,7 +107,7 @@ class RBM(Layer):
         fans = {"fan_in": input_shape[1], "fan_out": self.units}
         return (ParamSpec("persistent_chain", (batch_size, self.units), Zeros(), **fans,
                           tags=frozenset()),
-                ParamSpec("pl_bit", (), Zeros(), **fans, tags=frozenset()))
+                ParamSpec("pl_bit", (1,), Zeros(), **fans, tags=frozenset()))
 
     # -- the deterministic network function ---------------------------------------------
 
@@ -185,7 +185,7 @@ class RBM(Layer):
         Args:
             x: (N, n_visible) data batch.
             params: ``W``, ``hbias``, ``vbias`` and, with ``persistent``, the state
-                ``persistent_chain`` (N, units) and ``pl_bit`` (scalar bit index).
+                ``persistent_chain`` (N, units) and ``pl_bit`` ((1,) bit index).
             uniforms: as :meth:`uniform_shapes` lists them (CD: the first samples h0).
             ctx: receives the updates of the persistent state.
 
@@ -209,11 +209,11 @@ class RBM(Layer):
 
     def _pseudo_likelihood(self, x, params, ctx):
         """The tutorial's stochastic pseudo-likelihood cost; advances the bit index."""
-        bit_value = params["pl_bit"]
+        bit_value = params["pl_bit"]  # (1,): the index as a float (exact below 2**24)
         n_vis = x.shape[1]
-        bit = pt.cast(bit_value, "int64")
+        bit = pt.cast(bit_value[0], "int64")
         xi = pt.round(x)
         flipped = pt.set_subtensor(xi[:, bit], 1 - xi[:, bit])
         gap = self.free_energy(flipped, params) - self.free_energy(xi, params)
-        ctx.add_update(bit_value, pt.cast(pt.mod(bit + 1, n_vis), bit_value.dtype))
+        ctx.add_update(bit_value, pt.mod(bit_value + 1, pt.cast(n_vis, bit_value.dtype)))
         return pt.cast(n_vis, x.dtype) * ew.softplus(-gap).mean()
