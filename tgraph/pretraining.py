@@ -162,6 +162,15 @@ def phases_of(experiment):
     return _as_phases(getattr(experiment, "pretraining", None), list(experiment.model))
 
 
+def _objective(layer):
+    """A short label of a layer's local objective: ``CD-1``, ``PCD-15``, ``corruption 0.3``."""
+    if hasattr(layer, "persistent") and hasattr(layer, "k"):
+        return f"{'PCD' if layer.persistent else 'CD'}-{layer.k}"
+    if hasattr(layer, "corruption"):
+        return f"corruption {layer.corruption:g}"
+    return "local objective"
+
+
 def _lr(optimizer):
     lr = getattr(optimizer, "learning_rate", None)
     return f"{lr:g}" if isinstance(lr, (int, float)) else "-"
@@ -179,7 +188,7 @@ def phases_table(experiment):
     rows = [("phase", "trains", "epochs", "batch", "optimizer", "lr")]
     for p in phases:
         layer = experiment.model[p.layer]
-        what = f"layer {p.layer} {type(layer).__name__} (local objective)"
+        what = f"layer {p.layer} {type(layer).__name__} ({_objective(layer)})"
         rows.append((p.name, what, str(p.epochs), str(p.batch_size),
                      type(p.optimizer).__name__, _lr(p.optimizer)))
     t = experiment.training
