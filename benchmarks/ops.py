@@ -191,10 +191,12 @@ def bench_function(name, shapes, rounds, with_pytensor):
 
 def bench_dropout(rounds):
     """A (128, 625) float32 dropout mask in the Numba mode against numpy (and torch)."""
+    from tgraph.random import RandomDraws
+
     x = pt.matrix("x", dtype="float32")
-    source = RandomSource(0)
-    f = pytensor.function([x], dropout(x, DROPOUT_RATE, source, key=0), mode=get_mode("NUMBA"),
-                          updates=source.updates)
+    draws = RandomDraws(RandomSource(0))
+    f = pytensor.function([x], dropout(x, DROPOUT_RATE, draws, key=0), mode=get_mode("NUMBA"),
+                          updates=draws.updates)
     f.trust_input = True
     gen = np.random.default_rng(0)
     scale = np.float32(1 / (1 - DROPOUT_RATE))

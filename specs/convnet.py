@@ -26,7 +26,7 @@ and a 10-epoch patience ends it in a swing. The PyTorch twin of REFERENCE.md rea
 from tgraph import layers as L
 from tgraph import optim
 from tgraph.experiment import Training
-from tgraph.ops.init import Normal
+from tgraph.init import Normal
 
 INIT = Normal(std=0.01)
 

@@ -14,7 +14,7 @@ the PyTorch twin reaches 3.32% test error (REFERENCE.md).
 from tgraph import layers as L
 from tgraph import optim
 from tgraph.experiment import Training
-from tgraph.ops.init import Normal
+from tgraph.init import Normal
 
 model = [
     L.Input(shape=(784,)),

@@ -31,7 +31,7 @@ from tgraph import layers as L
 from tgraph import optim
 from tgraph.callbacks import TutorialPatience
 from tgraph.experiment import Training
-from tgraph.ops.init import Uniform
+from tgraph.init import Uniform
 
 
 def _tutorial_filter_init(channels, filters, kernel=5, pool=2):

@@ -15,7 +15,7 @@ from tgraph import optim
 from tgraph.errors import ModelFileError
 from tgraph.fileio import atomic_write
 from tgraph.modelfile import load_model, model_from_spec, read_model_file, save_model
-from tgraph.ops.init import Normal
+from tgraph.init import Normal
 
 
 def small_model():

@@ -79,3 +79,15 @@ def test_unknown_stream_in_a_checkpoint_is_refused():
     with pytest.raises(tgraph.ModelFileError, match=r"random stream 'rng/7' of the checkpoint is "
                                                     r"not in this model"):
         model.set_state(state)
+
+
+def test_each_forward_pass_keeps_its_own_stream_updates():
+    # The updates are the pass's, not a list on the RandomSource that the next pass resets.
+    net = tgraph.build([L.Input((50,)), L.Dropout(0.5), L.Dense(2), L.Dropout(0.3)], seed=1)
+    train = net.forward(net.input_variable(), deterministic=False)
+    other = net.forward(net.input_variable(), deterministic=False)
+    assert [g.name for g, _ in train.updates] == ["rng/1", "rng/3"]
+    assert [g.name for g, _ in other.updates] == ["rng/1", "rng/3"]
+    assert all(a is not b for (_, a), (_, b) in zip(train.updates, other.updates))
+    assert net.forward(net.input_variable(), deterministic=True).updates == ()
+    assert not hasattr(net.random, "updates")

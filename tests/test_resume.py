@@ -8,7 +8,7 @@ from tgraph import layers as L
 from tgraph import optim
 from tgraph.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
 from tgraph.modelfile import read_model_file
-from tgraph.ops.init import Normal
+from tgraph.init import Normal
 from tgraph.trainer import Trainer
 
 EPOCHS = 5

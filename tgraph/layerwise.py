@@ -26,10 +26,10 @@ from tgraph.callbacks import CSVLogger, JSONLinesLogger, ModelCheckpoint, Progre
 from tgraph.errors import ModelFileError
 from tgraph.images import filter_image, save_png, square_side, tile_images
 from tgraph.layers.base import ApplyContext
-from tgraph.ops.sampling import bernoulli, uniform_draws
+from tgraph.ops.sampling import bernoulli
 from tgraph.params import create_param
 from tgraph.pretraining import phases_of
-from tgraph.random import RandomSource, generator_state, set_generator_state
+from tgraph.random import RandomDraws, RandomSource, generator_state, set_generator_state
 from tgraph.steps import compile_steps
 from tgraph.threads import one_pool
 from tgraph.trainer import Trainer
@@ -103,11 +103,7 @@ class LayerModel:
     def _forward_function(self):
         if "forward" not in self._functions:
             x = self.network.input_variable()
-            out = x
-            with pytensor.config.change_flags(floatX=self.dtype):
-                for i in range(1, self.index):
-                    ctx = ApplyContext(deterministic=True, random=None, index=i)
-                    out = self.network.specs[i].apply(out, self.network.layer_params(i), ctx)
+            out = self.network.layer_input(x, self.index)
             self._functions["forward"] = self.full._compile([x], out)
         return self._functions["forward"]
 
@@ -131,7 +127,8 @@ class LayerModel:
         width = self._data.type.shape[1]
         x = pt.specify_shape(self._data[index * batch_size:(index + 1) * batch_size],
                              (batch_size, width))
-        ctx = ApplyContext(deterministic=False, random=self.random, index=self.index)
+        ctx = ApplyContext(deterministic=False, random=RandomDraws(self.random)).for_layer(
+            self.index, self.layer)
         params = dict(self.network.layer_params(self.index))
         params.update({v.name.rsplit("/", 1)[1]: v for v in (p.variable for p in self.local_state)})
         return self.layer.local_objective(x, params, ctx), ctx
@@ -328,13 +325,14 @@ def rbm_samples(layer_model, images, samples, seed):
     rng = np.random.default_rng(seed)
     first = int(rng.integers(0, len(images) - samples.chains + 1))
     chain = pytensor.shared(np.ascontiguousarray(images[first:first + samples.chains]))
-    random = RandomSource(seed + 1)
+    draws = RandomDraws(RandomSource(seed + 1))
     with pytensor.config.change_flags(floatX=layer_model.dtype):
-        (u_h, u_v), update = uniform_draws(random.generator(0),
-                                           [(samples.chains, layer.units), chain.shape], chain.dtype)
+        u_h = draws.uniform(0, (samples.chains, layer.units), chain.dtype)
+        u_v = draws.uniform(0, chain.shape, chain.dtype)
         h = bernoulli(layer.apply(chain, params, None), u_h)
         v_mean = pt.sigmoid(layer.visible_pre(h, params))
-        step = layer_model.full._compile([], v_mean, updates=[update, (chain, bernoulli(v_mean, u_v))])
+        updates = [*draws.updates, (chain, bernoulli(v_mean, u_v))]
+        step = layer_model.full._compile([], v_mean, updates=updates)
     side = square_side(images.shape[1])
     rows = []
     with one_pool:

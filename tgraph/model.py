@@ -15,7 +15,7 @@ from pytensor.graph.traversal import graph_inputs
 from pytensor.link.jax.linker import JAXLinker
 
 from tgraph.backend import get_mode
-from tgraph.errors import ConfigError, DataError, ModelFileError
+from tgraph.errors import ConfigError, DataError, ModelFileError, SpecError
 from tgraph.network import build
 from tgraph.objective import objective, target_variable
 from tgraph.ops.losses import get_loss
@@ -42,11 +42,14 @@ def connected_params(cost, params):
 
 
 def training_updates(network, terms, optimizer):
-    """All updates of one training step: parameters, optimizer state, random streams.
+    """All updates of one training step: parameters, optimizer state, pass updates.
 
-    Gradients of ``terms.total`` are clipped to the optimizer's ``clip_norm`` (if any),
-    turned into updates by ``optimizer.updates``, and each layer's ``max_norm`` is
-    applied to its weights' new values.
+    Gradients of ``terms.total`` with respect to the trainable parameters are clipped
+    to the optimizer's ``clip_norm`` (if any), turned into updates by
+    ``optimizer.updates``, and each layer's ``max_norm`` is applied to its weights' new
+    values; the forward pass's own updates (random streams, the layers'
+    ``ctx.add_update``: running averages, chains) follow. Non-trainable parameters get
+    no gradient.
 
     Args:
         network: the :class:`tgraph.network.Network`.
@@ -55,6 +58,9 @@ def training_updates(network, terms, optimizer):
 
     Returns:
         List of (shared variable, new value) pairs.
+
+    Raises:
+        SpecError: a layer updates a variable that the optimizer also updates.
     """
     params = connected_params(terms.total, [p.variable for p in network.params if p.trainable])
     grads = pytensor.grad(terms.total, params)
@@ -63,7 +69,19 @@ def training_updates(network, terms, optimizer):
         grads = total_norm_constraint(grads, clip)
     updates = optimizer.updates(params, grads)
     updates = list(updates.items()) if hasattr(updates, "items") else list(updates)
+    _check_disjoint(updates, terms.updates)
     return apply_max_norm(updates, network.params) + list(terms.updates)
+
+
+def _check_disjoint(optimizer_updates, pass_updates):
+    optimized = {var for var, _ in optimizer_updates}
+    for var, _ in pass_updates:
+        if var in optimized:
+            raise SpecError(
+                f"{var.name!r} is a trainable parameter, updated by the optimizer, and a layer "
+                "also updates it with ctx.add_update; give state that a layer updates "
+                "itself tags=STATE_TAGS (not trainable) in its ParamSpec"
+            )
 
 
 class Model:

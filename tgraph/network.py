@@ -14,7 +14,7 @@ from tgraph.errors import ConfigError, ShapeError, SpecError, TGraphError, layer
 from tgraph.layers.base import ApplyContext, Layer
 from tgraph.layers.core import Input
 from tgraph.params import create_param
-from tgraph.random import RandomSource
+from tgraph.random import RandomDraws, RandomSource
 
 __all__ = ["Network", "Forward", "build", "infer_shapes"]
 
@@ -28,7 +28,9 @@ class Forward:
     Attributes:
         output: the last layer's output.
         pre_activation: the last layer's input to its activation (logits), or None.
-        updates: random-generator updates (empty when deterministic).
+        updates: ``(shared variable, new value)`` pairs of the pass: random-stream
+            updates, then the layers' own (``ctx.add_update``); empty when
+            deterministic.
     """
 
     output: object
@@ -76,32 +78,55 @@ class Network:
         """Dict ``{short name: shared variable}`` of layer ``index``."""
         return {p.name.rsplit("/", 1)[1]: p.variable for p in self.params if p.layer_index == index}
 
+    def context(self, *, deterministic):
+        """A new :class:`ApplyContext` for one pass (random streams unless deterministic)."""
+        random = None if deterministic else RandomDraws(self.random)
+        return ApplyContext(deterministic=deterministic, random=random)
+
     def forward(self, x, *, deterministic, absorb=None):
         """Symbolic forward pass.
 
         Args:
             x: symbolic input batch of shape :attr:`input_shape`.
-            deterministic: ``True`` for evaluation/prediction (dropout off).
-            absorb: an activation name; if the last layer ends with this activation,
-                also return its pre-activation (for a stable loss on logits).
+            deterministic: ``True`` for evaluation/prediction (dropout off, no updates).
+            absorb: an activation name; if the last layer ends with this activation
+                and has a :meth:`~tgraph.layers.Layer.pre_activation`, also return that
+                (the logits, for a stable loss).
 
         Returns:
             A :class:`Forward`.
         """
-        self.random.updates = []
-        last = len(self.specs) - 1
-        pre = None
+        ctx = self.context(deterministic=deterministic)
         with pytensor.config.change_flags(floatX=self.dtype):
-            for i, layer in enumerate(self.specs):
-                ctx = ApplyContext(deterministic=deterministic, random=self.random, index=i)
-                params = self.layer_params(i)
-                if i == last and absorb and getattr(layer, "activation", None) == absorb:
-                    pre = layer.pre_activation(x, params, ctx)
-                    x = layer.apply(x, params, ctx)
-                else:
-                    x = layer.apply(x, params, ctx)
-                x = _restore_static_shape(x, self.shapes[i])
-        return Forward(x, pre, tuple(self.random.updates))
+            x = self._run(x, ctx, range(len(self.specs) - 1))
+            x, pre = self._last_layer(x, ctx, absorb)
+        return Forward(x, pre, ctx.updates)
+
+    def layer_input(self, x, index):
+        """The input of layer ``index`` for network input ``x``, computed deterministically.
+
+        What greedy layer-wise pretraining trains layer ``index`` on (the layers below
+        without dropout and with their running averages).
+        """
+        with pytensor.config.change_flags(floatX=self.dtype):
+            return self._run(x, self.context(deterministic=True), range(index))
+
+    def _run(self, x, ctx, indices):
+        for i in indices:
+            layer = self.specs[i]
+            x = layer.apply(x, self.layer_params(i), ctx.for_layer(i, layer))
+            x = _restore_static_shape(x, self.shapes[i])
+        return x
+
+    def _last_layer(self, x, ctx, absorb):
+        """The last layer's output and, if it ends with ``absorb``, its pre-activation."""
+        i = len(self.specs) - 1
+        layer, params = self.specs[i], self.layer_params(i)
+        layer_ctx, pre = ctx.for_layer(i, layer), None
+        if absorb and getattr(layer, "activation", None) == absorb:
+            pre = layer.pre_activation(x, params, layer_ctx.fork())
+        x = layer.apply(x, params, layer_ctx)
+        return _restore_static_shape(x, self.shapes[i]), pre
 
     def num_params(self, index=None):
         """Number of scalar parameters of layer ``index`` (or of the whole network)."""
@@ -199,10 +224,18 @@ def build(specs, *, seed=1234, dtype="float32", legacy_init=False):
     params = []
     for i, layer in enumerate(specs):
         input_shape = shapes[i - 1] if i else None
-        for spec in layer.param_specs(input_shape):
+        for spec in _param_specs(layer, i, input_shape):
             params.append(_create_labelled(spec, layer, i, init_rng, dtype))
     return Network(specs, shapes, params, dtype, RandomSource(seed), int(seed),
                    bool(legacy_init))
+
+
+def _param_specs(layer, index, input_shape):
+    """``layer.param_specs``, with a bad :class:`ParamSpec`'s error naming the layer."""
+    try:
+        return tuple(layer.param_specs(input_shape))
+    except TGraphError as err:
+        raise type(err)(f"{layer_label(index, layer)}: {err}") from None
 
 
 def _create_labelled(spec, layer, index, rng, dtype):

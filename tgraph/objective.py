@@ -19,7 +19,9 @@ class Terms:
         penalty: the weight penalty, or None (added in training only).
         total: ``loss + penalty`` for training, ``loss`` when deterministic.
         output: the network output.
-        updates: random-generator updates of the forward pass.
+        updates: the forward pass's ``(shared variable, new value)`` pairs (random
+            streams and layer state such as running averages); empty when
+            deterministic. The training step applies them.
     """
 
     loss: object

@@ -18,8 +18,9 @@ whole stack with labels, or, with ``training = None``, the run ends after pretra
 import attrs
 
 from tgraph.errors import SpecError
-from tgraph.layers.base import Layer, positive_int
+from tgraph.layers.base import Layer
 from tgraph.optim.base import get_optimizer
+from tgraph.validate import boolean, positive_int
 
 __all__ = ["Pretrain", "Pretraining", "RBMSamples", "phases_of", "has_local_objective",
            "check_pretraining", "phases_table"]
@@ -28,12 +29,6 @@ __all__ = ["Pretrain", "Pretraining", "RBMSamples", "phases_of", "has_local_obje
 def has_local_objective(layer):
     """True if ``layer``'s class overrides :meth:`Layer.local_objective`."""
     return type(layer).local_objective is not Layer.local_objective
-
-
-def _bool(instance, attribute, value):
-    if not isinstance(value, bool):
-        raise SpecError(f"{type(instance).__name__}: `{attribute.name}` (={value!r}) must be "
-                        "True or False")
 
 
 @attrs.frozen
@@ -82,8 +77,8 @@ class Pretrain:
     epochs: int = attrs.field(validator=positive_int)
     optimizer: object = attrs.field(converter=get_optimizer)
     batch_size: int = attrs.field(validator=positive_int)
-    shuffle: bool = attrs.field(default=False, validator=_bool)
-    filters: bool = attrs.field(default=True, validator=_bool)
+    shuffle: bool = attrs.field(default=False, validator=boolean)
+    filters: bool = attrs.field(default=True, validator=boolean)
     samples: RBMSamples | None = attrs.field(default=None, validator=_optional_samples)
 
     @property
@@ -102,8 +97,8 @@ class Pretraining:
     epochs: int = attrs.field(validator=positive_int)
     optimizer: object = attrs.field(converter=get_optimizer)
     batch_size: int = attrs.field(validator=positive_int)
-    shuffle: bool = attrs.field(default=False, validator=_bool)
-    filters: bool = attrs.field(default=True, validator=_bool)
+    shuffle: bool = attrs.field(default=False, validator=boolean)
+    filters: bool = attrs.field(default=True, validator=boolean)
     samples: RBMSamples | None = attrs.field(default=None, validator=_optional_samples)
 
     def phases(self, layers):

@@ -32,7 +32,7 @@ def known_types():
     """``{class name: class}`` of everything :func:`from_json` can rebuild."""
     from tgraph import layers as layer_module
     from tgraph.layers.base import Layer
-    from tgraph.ops import init
+    from tgraph import init
     from tgraph.optim import OPTIMIZERS
     from tgraph.optim.base import Optimizer
     from tgraph.optim.regularizers import Regularization

@@ -83,8 +83,8 @@ def test_training_step_equals_numpy_sgd_with_the_same_mask():
     layer_model.set_train_data(*layer_model.check_data(x, None))
     step = layer_model.train_function(BATCH)
     generator = layer_model.random.generators[1].get_value(borrow=False)
-    keys = generator.integers(0, 2**32, size=(1, 2), dtype="int64")
-    x_tilde = x * (_uniform_array(keys[0], (BATCH, N_VIS), "float64") < 0.75)
+    key = generator.integers(0, 2**32, size=(2,), dtype="int64")
+    x_tilde = x * (_uniform_array(key, (BATCH, N_VIS), "float64") < 0.75)
     params = model.network.layer_params(1)
     before = [params[n].get_value() for n in ("W", "b", "b_prime")]
     reported = float(step(0))

@@ -83,8 +83,9 @@ def test_output_sizes(layer, size, expected):
      "explicit padding, e.g. padding=(2, 1)."),
     (lambda: L.MaxPool2D(2, ignore_border=1), "MaxPool2D: `ignore_border` (=1) must be True or "
                                               "False."),
-    (lambda: L.AvgPool2D(2, stride=(1, 0)), "AvgPool2D: `stride` (=(1, 0)) must be a positive "
-                                            "integer or a pair of them, e.g. 5 or (5, 3)."),
+    (lambda: L.AvgPool2D(2, stride=(1, 0)), "AvgPool2D: `stride` (=(1, 0)) must be None or a "
+                                            "positive integer or a pair of them, e.g. 5 or "
+                                            "(5, 3)."),
 ])
 def test_bad_fields(make, message):
     with pytest.raises(SpecError) as err:

@@ -157,10 +157,9 @@ def test_shape_layer_gradients(layer, shape):
 
 def test_dropout_inverted_scaling_and_determinism():
     x = pt.matrix("x", dtype="float32")
-    random = RandomSource(5)
-    ctx = ApplyContext(deterministic=False, random=random, index=1)
+    ctx = ApplyContext(deterministic=False, random=RandomSource(5), index=1)
     y = L.Dropout(0.25).apply(x, {}, ctx)
-    f = pytensor.function([x], y, updates=random.updates)
+    f = pytensor.function([x], y, updates=ctx.updates)
     ones = np.ones((200, 500), np.float32)
     a, b = f(ones), f(ones)
     kept = a != 0
@@ -248,7 +247,7 @@ def test_bad_field_messages_exactly(make, message):
 
 
 def test_unknown_initializer_and_activation_exactly():
-    names = ", ".join(repr(n) for n in tgraph.ops.init.INITIALIZERS.names())
+    names = ", ".join(repr(n) for n in tgraph.init.INITIALIZERS.names())
     with pytest.raises(ConfigError) as err:
         L.Dense(3, init="glorot")
     assert str(err.value) == f"Dense: `init`: unknown initializer 'glorot'; expected one of: {names}"

@@ -1,8 +1,8 @@
 """RBM: free energy and CD-k / PCD-k updates against a plain-numpy implementation.
 
-The training step draws its uniforms from the layer's shared generator (one key block a
-step, expanded with Threefry); the reference draws the same keys from a copy of the
-generator and expands them with the numpy Threefry, so both use the same random numbers
+The training step draws its uniforms from the layer's random stream (``ctx.uniform``: a
+64-bit key from the shared generator a draw, expanded with Threefry); the reference draws
+the same keys from a copy of the generator and expands them with the numpy Threefry, so both use the same random numbers
 and the updates must agree to float64 rounding.
 """
 
@@ -69,8 +69,8 @@ def tiny_phase(persistent, k=1, seed=5):
 def reference_uniforms(layer_model, shapes):
     """The uniforms the next step draws, from a copy of the layer's generator."""
     generator = layer_model.random.generators[1].get_value(borrow=False)
-    keys = generator.integers(0, 2**32, size=(len(shapes), 2), dtype="int64")
-    return [_uniform_array(keys[i], shape, "float64") for i, shape in enumerate(shapes)]
+    return [_uniform_array(generator.integers(0, 2**32, size=(2,), dtype="int64"), shape,
+                           "float64") for shape in shapes]
 
 
 @pytest.mark.parametrize("k", [1, 3])

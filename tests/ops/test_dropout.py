@@ -8,23 +8,23 @@ from pytensor.gradient import verify_grad
 
 from tgraph.backend import get_mode
 from tgraph.ops.dropout import dropout
-from tgraph.random import RandomSource
+from tgraph.random import RandomDraws, RandomSource
 
 RNG = np.random.default_rng(0)
 
 
 def test_gradient_matches_finite_differences():
-    source = RandomSource(3)  # no updates applied: the mask is the same in every call
-    verify_grad(lambda x: dropout(x, 0.5, source, key=1), [RNG.normal(size=(6, 9))], rng=RNG,
+    draws = RandomDraws(RandomSource(3))  # no updates applied: the same mask in every call
+    verify_grad(lambda x: dropout(x, 0.5, draws, key=1), [RNG.normal(size=(6, 9))], rng=RNG,
                 mode="FAST_COMPILE")
 
 
 @pytest.fixture(scope="module")
 def numba_dropout():
     x = pt.matrix("x", dtype="float32")
-    source = RandomSource(11)
-    return pytensor.function([x], dropout(x, 0.3, source, key=2), updates=source.updates,
-                             mode=get_mode("NUMBA")), source
+    draws = RandomDraws(RandomSource(11))
+    return pytensor.function([x], dropout(x, 0.3, draws, key=2), updates=draws.updates,
+                             mode=get_mode("NUMBA")), draws
 
 
 def test_drops_the_rate_and_scales_the_rest(numba_dropout):
@@ -46,8 +46,8 @@ def test_numba_and_python_modes_draw_the_same_masks():
     x = pt.matrix("x", dtype="float32")
     masks = []
     for mode in ("NUMBA", "FAST_COMPILE"):
-        source = RandomSource(5)
-        f = pytensor.function([x], dropout(x, 0.5, source, key=1), updates=source.updates,
+        draws = RandomDraws(RandomSource(5))
+        f = pytensor.function([x], dropout(x, 0.5, draws, key=1), updates=draws.updates,
                               mode=get_mode(mode))
         masks.append([f(np.ones((7, 30), np.float32)) for _ in range(3)])
     for a, b in zip(*masks):

@@ -7,7 +7,7 @@ import pytest
 from pytensor.gradient import verify_grad
 
 from tgraph.ops import losses, metrics
-from tgraph.ops.init import INITIALIZERS, get_initializer
+from tgraph.init import INITIALIZERS, get_initializer
 
 RNG = np.random.default_rng(0)
 LABELS = np.array([0, 2, 1, 2, 0], dtype=np.int32)

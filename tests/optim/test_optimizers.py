@@ -201,7 +201,7 @@ def test_duck_typed_optimizer_accepted_and_bad_object_rejected():
 @pytest.mark.parametrize("kwargs, message", [
     ({"learning_rate": -1.0}, r"RMSprop: `learning_rate` \(=-1.0\) must be a number > 0."),
     ({"rho": 1.0}, r"RMSprop: `rho` \(=1.0\) must be in \[0, 1\)."),
-    ({"clip_norm": 0}, r"RMSprop: `clip_norm` \(=0\) must be a number > 0."),
+    ({"clip_norm": 0}, r"RMSprop: `clip_norm` \(=0\) must be None or a number > 0."),
 ])
 def test_bad_hyperparameters_raise_clear_errors(kwargs, message):
     with pytest.raises(ConfigError, match=message):

@@ -14,20 +14,18 @@ import pytensor.tensor as pt
 
 from tgraph.errors import SpecError
 from tgraph.layers.base import (
-    REGULARIZABLE,
-    TRAINABLE,
+    BIAS_TAGS,
     Layer,
     LocalObjective,
     ParamSpec,
     check_ndim,
-    non_negative_float,
-    positive_int,
+    weight_and_bias,
 )
 from tgraph.layers.core import known_init
 from tgraph.ops import elementwise as ew
-from tgraph.ops.init import Zeros, get_initializer
 from tgraph.ops.losses import binary_crossentropy_from_logits, squared_error
-from tgraph.ops.sampling import bernoulli, uniform_draws
+from tgraph.ops.sampling import bernoulli
+from tgraph.validate import non_negative_float, positive_int
 
 __all__ = ["DenoisingAutoencoder", "COSTS"]
 
@@ -82,12 +80,10 @@ class DenoisingAutoencoder(Layer):
 
     def param_specs(self, input_shape):
         n_vis = input_shape[1]
-        fans = {"fan_in": n_vis, "fan_out": self.units, "activation": "sigmoid"}
-        bias = frozenset({TRAINABLE})
-        return (ParamSpec("W", (n_vis, self.units), get_initializer(self.init), **fans,
-                          tags=frozenset({TRAINABLE, REGULARIZABLE})),
-                ParamSpec("b", (self.units,), Zeros(), **fans, tags=bias),
-                ParamSpec("b_prime", (n_vis,), Zeros(), **fans, tags=bias))
+        weight_bias = weight_and_bias((n_vis, self.units), self.units, fan_in=n_vis,
+                                      fan_out=self.units, init=self.init, bias_init="zeros",
+                                      activation="sigmoid")
+        return (*weight_bias, ParamSpec("b_prime", (n_vis,), "zeros", tags=BIAS_TAGS))
 
     def pre_activation(self, x, params, ctx):
         """``x W + b`` (N, units)."""
@@ -123,9 +119,6 @@ class DenoisingAutoencoder(Layer):
         """The denoising cost of ``x``, masked with the layer's random stream."""
         x_tilde = x
         if self.corruption > 0:
-            (uniform,), update = uniform_draws(ctx.random.generator(ctx.index), [x.shape],
-                                               x.dtype)
-            ctx.add_update(*update)
-            x_tilde = self.corrupt(x, uniform)
+            x_tilde = self.corrupt(x, ctx.uniform(x.shape, x.dtype))
         cost = self.reconstruction_cost(x, x_tilde, params)
         return LocalObjective(cost, {"reconstruction_cost": cost})

@@ -7,61 +7,49 @@ The convolution is a cross-correlation (the kernel is not flipped), as in PyTorc
 import attrs
 
 from tgraph.errors import ShapeError, SpecError
-from tgraph.layers.base import (
-    TRAINABLE,
-    Layer,
-    ParamSpec,
-    check_ndim,
-    int_tuple,
-    non_negative_float,
-    optional_positive_float,
-    positive_int,
-)
+from tgraph.layers.base import Layer, check_ndim, weight_and_bias
 from tgraph.layers.core import known_activation, known_init
 from tgraph.ops.activations import get_activation
 from tgraph.ops.conv import conv2d, conv_output_size
-from tgraph.ops.init import get_initializer
+from tgraph.validate import (
+    Check,
+    boolean,
+    int_tuple,
+    invalid,
+    non_negative_float,
+    optional_positive_float,
+    positive_int,
+    positive_pair,
+)
 
-__all__ = ["Conv2D", "PADDING_MODES", "IMAGE_LAYOUT", "positive_pair"]
+__all__ = ["Conv2D", "PADDING_MODES", "IMAGE_LAYOUT"]
 
 PADDING_MODES = ("valid", "same", "full")
 IMAGE_LAYOUT = ("(batch, channels, height, width); for flat 28x28 images insert "
                 "Reshape((1, 28, 28)) before it")
 
 
-def positive_pair(instance, attribute, value):
-    """attrs validator: a pair of positive ints (after :func:`int_tuple` conversion)."""
-    if not (isinstance(value, tuple) and len(value) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
-        raise SpecError(
-            f"{type(instance).__name__}: `{attribute.name}` (={value!r}) must be a positive "
-            "integer or a pair of them, e.g. 5 or (5, 3)."
-        )
-
-
 def _convert_padding(value):
     return value if isinstance(value, str) else int_tuple(2)(value)
 
 
+_PADDING_REQUIREMENT = (f"one of {PADDING_MODES}, an int or a pair of ints (rows, columns) "
+                        ">= 0")
+_padding_pair = Check(_PADDING_REQUIREMENT, lambda v: isinstance(v, tuple) and len(v) == 2
+                      and all(isinstance(p, int) and not isinstance(p, bool) and p >= 0
+                              for p in v))
+
+
 def _check_padding(instance, attribute, value):
-    if isinstance(value, str):
-        if value not in PADDING_MODES:
-            raise SpecError(
-                f"Conv2D: `padding` (={value!r}) must be one of {PADDING_MODES}, an int or a "
-                "pair of ints (rows, columns) >= 0."
-            )
-        if value == "same" and any(k % 2 == 0 for k in instance.kernel_size):
-            raise SpecError(
-                f"Conv2D: `padding` ('same') needs an odd `kernel_size`, got "
-                f"{instance.kernel_size}; use an odd kernel or explicit padding, e.g. "
-                f"padding={tuple(k // 2 for k in instance.kernel_size)}."
-            )
-        return
-    if not (isinstance(value, tuple) and len(value) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
+    if not isinstance(value, str):
+        _padding_pair(instance, attribute, value)
+    elif value not in PADDING_MODES:
+        raise invalid(instance, attribute.name, value, _PADDING_REQUIREMENT)
+    elif value == "same" and any(k % 2 == 0 for k in instance.kernel_size):
         raise SpecError(
-            f"Conv2D: `padding` (={value!r}) must be one of {PADDING_MODES}, an int or a pair "
-            "of ints (rows, columns) >= 0."
+            f"Conv2D: `padding` ('same') needs an odd `kernel_size`, got "
+            f"{instance.kernel_size}; use an odd kernel or explicit padding, e.g. "
+            f"padding={tuple(k // 2 for k in instance.kernel_size)}."
         )
 
 
@@ -96,7 +84,7 @@ class Conv2D(Layer):
     stride: tuple = attrs.field(default=1, converter=int_tuple(2), validator=positive_pair)
     padding: str | tuple = attrs.field(default="valid", converter=_convert_padding,
                                        validator=_check_padding)
-    use_bias: bool = True
+    use_bias: bool = attrs.field(default=True, validator=boolean)
     activation: str = attrs.field(default="linear", validator=known_activation)
     init: object = attrs.field(default="glorot_uniform", validator=known_init)
     bias_init: object = attrs.field(default="zeros", validator=known_init)
@@ -132,14 +120,10 @@ class Conv2D(Layer):
     def param_specs(self, input_shape):
         channels = input_shape[1]
         kh, kw = self.kernel_size
-        fans = {"fan_in": channels * kh * kw, "fan_out": self.filters * kh * kw}
-        specs = [ParamSpec("W", (self.filters, channels, kh, kw), get_initializer(self.init),
-                           activation=self.activation, **fans)]
-        if self.use_bias:
-            specs.append(ParamSpec("b", (self.filters,), get_initializer(self.bias_init),
-                                   activation=self.activation, tags=frozenset({TRAINABLE}),
-                                   **fans))
-        return tuple(specs)
+        return weight_and_bias((self.filters, channels, kh, kw), self.filters,
+                               fan_in=channels * kh * kw, fan_out=self.filters * kh * kw,
+                               init=self.init, bias_init=self.bias_init,
+                               activation=self.activation, use_bias=self.use_bias)
 
     def pre_activation(self, x, params, ctx):
         """``conv(x, W) + b`` (N, filters, OH, OW)."""

@@ -6,19 +6,16 @@ import attrs
 import pytensor.tensor as pt
 
 from tgraph.errors import ConfigError, ShapeError, SpecError
-from tgraph.layers.base import (
-    REGULARIZABLE,
-    TRAINABLE,
-    Layer,
-    ParamSpec,
-    check_ndim,
+from tgraph.init import get_initializer
+from tgraph.layers.base import Layer, check_ndim, weight_and_bias
+from tgraph.ops.activations import get_activation
+from tgraph.validate import (
+    boolean,
     int_tuple,
     non_negative_float,
     optional_positive_float,
     positive_int,
 )
-from tgraph.ops.activations import get_activation
-from tgraph.ops.init import get_initializer
 
 __all__ = ["Input", "Dense", "Activation", "Flatten", "Reshape", "known_activation", "known_init"]
 
@@ -66,10 +63,6 @@ class Input(Layer):
         return x
 
 
-def _weight_fans(n_in, units):
-    return {"fan_in": n_in, "fan_out": units}
-
-
 @attrs.frozen
 class Dense(Layer):
     """Fully connected layer ``y = activation(x @ W + b)``.
@@ -91,7 +84,7 @@ class Dense(Layer):
 
     units: int = attrs.field(validator=positive_int)
     activation: str = attrs.field(default="linear", validator=known_activation)
-    use_bias: bool = True
+    use_bias: bool = attrs.field(default=True, validator=boolean)
     init: object = attrs.field(default="glorot_uniform", validator=known_init)
     bias_init: object = attrs.field(default="zeros", validator=known_init)
     l1: float = attrs.field(default=0.0, validator=non_negative_float)
@@ -104,13 +97,9 @@ class Dense(Layer):
 
     def param_specs(self, input_shape):
         n_in = input_shape[1]
-        specs = [ParamSpec("W", (n_in, self.units), get_initializer(self.init),
-                           activation=self.activation, **_weight_fans(n_in, self.units))]
-        if self.use_bias:
-            specs.append(ParamSpec("b", (self.units,), get_initializer(self.bias_init),
-                                   activation=self.activation, tags=frozenset({TRAINABLE}),
-                                   **_weight_fans(n_in, self.units)))
-        return tuple(specs)
+        return weight_and_bias((n_in, self.units), self.units, fan_in=n_in, fan_out=self.units,
+                               init=self.init, bias_init=self.bias_init,
+                               activation=self.activation, use_bias=self.use_bias)
 
     def pre_activation(self, x, params, ctx):
         """``x @ W + b`` (N, units)."""

@@ -2,18 +2,11 @@
 
 import attrs
 
-from tgraph.errors import SpecError
 from tgraph.layers.base import Layer
 from tgraph.ops.dropout import dropout
+from tgraph.validate import unit_interval
 
 __all__ = ["Dropout"]
-
-
-def _rate(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise SpecError(
-            f"Dropout: `rate` (={value!r}) must be in [0, 1): the fraction of units dropped."
-        )
 
 
 @attrs.frozen
@@ -27,7 +20,7 @@ class Dropout(Layer):
         rate: probability of dropping each unit, in [0, 1).
     """
 
-    rate: float = attrs.field(validator=_rate)
+    rate: float = attrs.field(validator=unit_interval.explained("the fraction of units dropped"))
 
     def apply(self, x, params, ctx):
         if ctx.deterministic or self.rate == 0:

@@ -7,28 +7,17 @@ values that exist; see :mod:`tgraph.ops.pool`.
 
 import attrs
 
-from tgraph.errors import ShapeError, SpecError
-from tgraph.layers.base import Layer, check_ndim, int_tuple
-from tgraph.layers.conv import IMAGE_LAYOUT, positive_pair
+from tgraph.errors import ShapeError
+from tgraph.layers.base import Layer, check_ndim
+from tgraph.layers.conv import IMAGE_LAYOUT
 from tgraph.ops.pool import avg_pool2d, max_pool2d, pool_output_size
+from tgraph.validate import boolean, int_tuple, optional, positive_pair
 
 __all__ = ["MaxPool2D", "AvgPool2D"]
 
 
 def _convert_stride(value):
     return None if value is None else int_tuple(2)(value)
-
-
-def _optional_positive_pair(instance, attribute, value):
-    if value is not None:
-        positive_pair(instance, attribute, value)
-
-
-def _check_bool(instance, attribute, value):
-    if not isinstance(value, bool):
-        raise SpecError(
-            f"{type(instance).__name__}: `{attribute.name}` (={value!r}) must be True or False."
-        )
 
 
 @attrs.frozen
@@ -44,8 +33,8 @@ class _Pool2D(Layer):
 
     pool_size: tuple = attrs.field(converter=int_tuple(2), validator=positive_pair)
     stride: tuple | None = attrs.field(default=None, converter=_convert_stride,
-                                       validator=_optional_positive_pair)
-    ignore_border: bool = attrs.field(default=True, validator=_check_bool)
+                                       validator=optional(positive_pair))
+    ignore_border: bool = attrs.field(default=True, validator=boolean)
 
     @property
     def stride_pair(self):

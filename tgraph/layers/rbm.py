@@ -16,20 +16,19 @@ import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 
 from tgraph.layers.base import (
-    REGULARIZABLE,
-    TRAINABLE,
+    BIAS_TAGS,
+    STATE_TAGS,
     Layer,
     LocalObjective,
     ParamSpec,
     check_ndim,
-    non_negative_float,
-    positive_int,
+    weight_and_bias,
 )
 from tgraph.layers.core import known_init
 from tgraph.ops import elementwise as ew
-from tgraph.ops.init import Zeros, get_initializer
 from tgraph.ops.losses import binary_crossentropy_from_logits
-from tgraph.ops.sampling import bernoulli, uniform_draws
+from tgraph.ops.sampling import bernoulli
+from tgraph.validate import boolean, non_negative_float, positive_int
 
 __all__ = ["RBM", "GibbsChain"]
 
@@ -81,7 +80,7 @@ class RBM(Layer):
 
     units: int = attrs.field(validator=positive_int)
     k: int = attrs.field(default=1, validator=positive_int)
-    persistent: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    persistent: bool = attrs.field(default=False, validator=boolean)
     init: object = attrs.field(default="glorot_uniform", validator=known_init)
     l1: float = attrs.field(default=0.0, validator=non_negative_float)
     l2: float = attrs.field(default=0.0, validator=non_negative_float)
@@ -94,20 +93,20 @@ class RBM(Layer):
 
     def param_specs(self, input_shape):
         n_vis = input_shape[1]
-        fans = {"fan_in": n_vis, "fan_out": self.units, "activation": "sigmoid"}
-        bias = frozenset({TRAINABLE})
-        return (ParamSpec("W", (n_vis, self.units), get_initializer(self.init), **fans,
-                          tags=frozenset({TRAINABLE, REGULARIZABLE})),
-                ParamSpec("hbias", (self.units,), Zeros(), **fans, tags=bias),
-                ParamSpec("vbias", (n_vis,), Zeros(), **fans, tags=bias))
+        weight, bias = weight_and_bias((n_vis, self.units), self.units, fan_in=n_vis,
+                                       fan_out=self.units, init=self.init, bias_init="zeros",
+                                       activation="sigmoid")
+        return (weight, attrs.evolve(bias, name="hbias"),
+                ParamSpec("vbias", (n_vis,), "zeros", tags=BIAS_TAGS))
 
     def local_state_specs(self, input_shape, batch_size):
+        """PCD: the chain's hidden state (batch_size, units) and the pseudo-likelihood's
+        bit index (1,), both starting at zero (the tutorial's)."""
         if not self.persistent:
             return ()
-        fans = {"fan_in": input_shape[1], "fan_out": self.units}
-        return (ParamSpec("persistent_chain", (batch_size, self.units), Zeros(), **fans,
-                          tags=frozenset()),
-                ParamSpec("pl_bit", (1,), Zeros(), **fans, tags=frozenset()))
+        return (ParamSpec("persistent_chain", (batch_size, self.units), "zeros",
+                          tags=STATE_TAGS),
+                ParamSpec("pl_bit", (1,), "zeros", tags=STATE_TAGS))
 
     # -- the deterministic network function ---------------------------------------------
 
@@ -174,9 +173,7 @@ class RBM(Layer):
 
     def local_objective(self, x, params, ctx):
         """CD-k or PCD-k on the batch ``x``, sampling from the layer's random stream."""
-        uniforms, update = uniform_draws(ctx.random.generator(ctx.index),
-                                         self.uniform_shapes(x), x.dtype)
-        ctx.add_update(*update)
+        uniforms = [ctx.uniform(shape, x.dtype) for shape in self.uniform_shapes(x)]
         return self.contrastive_divergence(x, params, uniforms, ctx)
 
     def contrastive_divergence(self, x, params, uniforms, ctx):

@@ -20,6 +20,7 @@ import pytensor
 
 from tgraph.errors import ConfigError
 from tgraph.registry import Registry
+from tgraph.validate import optional_positive_float, positive_float
 
 __all__ = [
     "Optimizer",
@@ -39,25 +40,6 @@ def register_optimizer(name):
     return OPTIMIZERS.register(name)
 
 
-def _positive(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(
-            f"{type(instance).__name__}: `{attribute.name}` (={value!r}) must be a number > 0."
-        )
-
-
-def _optional_positive(instance, attribute, value):
-    if value is not None:
-        _positive(instance, attribute, value)
-
-
-def _unit_interval(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(
-            f"{type(instance).__name__}: `{attribute.name}` (={value!r}) must be in [0, 1)."
-        )
-
-
 @attrs.define(eq=False)
 class Optimizer:
     """Base class: configuration fields plus state kept in shared variables.
@@ -71,9 +53,9 @@ class Optimizer:
             norm is at most ``clip_norm`` (Pascanu et al. 2013) before the update.
     """
 
-    learning_rate: float = attrs.field(default=0.01, validator=_positive)
+    learning_rate: float = attrs.field(default=0.01, validator=positive_float)
     clip_norm: float | None = attrs.field(default=None, kw_only=True,
-                                          validator=_optional_positive)
+                                          validator=optional_positive_float)
     _state: dict = attrs.field(factory=dict, init=False, repr=False)
 
     @property

@@ -3,12 +3,8 @@
 import attrs
 
 from tgraph.optim import updates as rules
-from tgraph.optim.base import (
-    Optimizer,
-    _positive,
-    _unit_interval,
-    register_optimizer,
-)
+from tgraph.optim.base import Optimizer, register_optimizer
+from tgraph.validate import positive_float, unit_interval
 
 __all__ = ["SGD", "Momentum", "Nesterov", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax"]
 
@@ -27,7 +23,7 @@ class SGD(Optimizer):
 class Momentum(Optimizer):
     """SGD with classical momentum (``momentum`` in [0, 1), default 0.9)."""
 
-    momentum: float = attrs.field(default=0.9, validator=_unit_interval)
+    momentum: float = attrs.field(default=0.9, validator=unit_interval)
 
     def updates(self, params, grads):
         base = rules.sgd(params, grads, self.lr)
@@ -39,7 +35,7 @@ class Momentum(Optimizer):
 class Nesterov(Optimizer):
     """SGD with Nesterov momentum (``momentum`` in [0, 1), default 0.9)."""
 
-    momentum: float = attrs.field(default=0.9, validator=_unit_interval)
+    momentum: float = attrs.field(default=0.9, validator=unit_interval)
 
     def updates(self, params, grads):
         base = rules.sgd(params, grads, self.lr)
@@ -51,9 +47,9 @@ class Nesterov(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop with the dropout tutorial's defaults: lr 0.001, rho 0.9, epsilon 1e-6."""
 
-    learning_rate: float = attrs.field(default=0.001, validator=_positive)
-    rho: float = attrs.field(default=0.9, validator=_unit_interval)
-    epsilon: float = attrs.field(default=1e-6, validator=_positive)
+    learning_rate: float = attrs.field(default=0.001, validator=positive_float)
+    rho: float = attrs.field(default=0.9, validator=unit_interval)
+    epsilon: float = attrs.field(default=1e-6, validator=positive_float)
 
     def updates(self, params, grads):
         return list(rules.rmsprop(params, grads, self.lr, self.rho, self.epsilon,
@@ -65,7 +61,7 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad (lr 0.01, epsilon 1e-6)."""
 
-    epsilon: float = attrs.field(default=1e-6, validator=_positive)
+    epsilon: float = attrs.field(default=1e-6, validator=positive_float)
 
     def updates(self, params, grads):
         return list(rules.adagrad(params, grads, self.lr, self.epsilon, self.slot).items())
@@ -76,9 +72,9 @@ class Adagrad(Optimizer):
 class Adadelta(Optimizer):
     """Adadelta (lr 1.0, rho 0.95, epsilon 1e-6, as in Zeiler 2012)."""
 
-    learning_rate: float = attrs.field(default=1.0, validator=_positive)
-    rho: float = attrs.field(default=0.95, validator=_unit_interval)
-    epsilon: float = attrs.field(default=1e-6, validator=_positive)
+    learning_rate: float = attrs.field(default=1.0, validator=positive_float)
+    rho: float = attrs.field(default=0.95, validator=unit_interval)
+    epsilon: float = attrs.field(default=1e-6, validator=positive_float)
 
     def updates(self, params, grads):
         return list(rules.adadelta(params, grads, self.lr, self.rho, self.epsilon,
@@ -90,10 +86,10 @@ class Adadelta(Optimizer):
 class Adam(Optimizer):
     """Adam (lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-8)."""
 
-    learning_rate: float = attrs.field(default=0.001, validator=_positive)
-    beta1: float = attrs.field(default=0.9, validator=_unit_interval)
-    beta2: float = attrs.field(default=0.999, validator=_unit_interval)
-    epsilon: float = attrs.field(default=1e-8, validator=_positive)
+    learning_rate: float = attrs.field(default=0.001, validator=positive_float)
+    beta1: float = attrs.field(default=0.9, validator=unit_interval)
+    beta2: float = attrs.field(default=0.999, validator=unit_interval)
+    epsilon: float = attrs.field(default=1e-8, validator=positive_float)
 
     def updates(self, params, grads):
         return list(rules.adam(params, grads, self.lr, self.beta1, self.beta2, self.epsilon,
@@ -105,10 +101,10 @@ class Adam(Optimizer):
 class Adamax(Optimizer):
     """Adamax (lr 0.002, beta1 0.9, beta2 0.999, epsilon 1e-8)."""
 
-    learning_rate: float = attrs.field(default=0.002, validator=_positive)
-    beta1: float = attrs.field(default=0.9, validator=_unit_interval)
-    beta2: float = attrs.field(default=0.999, validator=_unit_interval)
-    epsilon: float = attrs.field(default=1e-8, validator=_positive)
+    learning_rate: float = attrs.field(default=0.002, validator=positive_float)
+    beta1: float = attrs.field(default=0.9, validator=unit_interval)
+    beta2: float = attrs.field(default=0.999, validator=unit_interval)
+    epsilon: float = attrs.field(default=1e-8, validator=positive_float)
 
     def updates(self, params, grads):
         return list(rules.adamax(params, grads, self.lr, self.beta1, self.beta2, self.epsilon,

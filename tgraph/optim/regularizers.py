@@ -1,9 +1,12 @@
 """L1 and L2 weight penalties, per layer and model-wide, added to the training loss only."""
 
+from typing import ClassVar
+
 import attrs
 import pytensor.tensor as pt
 
-from tgraph.layers.base import non_negative_float
+from tgraph.errors import SpecError
+from tgraph.validate import non_negative_float
 
 __all__ = ["Regularization", "penalty"]
 
@@ -18,6 +21,8 @@ class Regularization:
         l1: coefficient of ``sum |W|``.
         l2: coefficient of ``sum W**2`` (the tutorials' ``L2_reg * L2_sqr``).
     """
+
+    field_error: ClassVar[type] = SpecError  # part of the model spec, like the layers
 
     l1: float = attrs.field(default=0.0, validator=non_negative_float)
     l2: float = attrs.field(default=0.0, validator=non_negative_float)

@@ -2,6 +2,8 @@
 
 An initializer is called as ``init(shape, rng, fan_in=..., fan_out=..., activation=...)``
 and returns a float64 numpy array; the parameter helper casts it to the model dtype.
+``fan_in`` and ``fan_out`` may be None (a parameter where they mean nothing, such as a
+normalization scale); the initializers that scale by them (Glorot, He) then raise.
 Names usable in specs: ``glorot_uniform`` (alias ``xavier_uniform``), ``glorot_normal``
 (``xavier_normal``), ``he_normal``, ``he_uniform``, ``normal``, ``uniform``, ``zeros``,
 ``ones``, ``constant``, ``orthogonal``.
@@ -12,6 +14,7 @@ import numpy as np
 
 from tgraph.errors import ConfigError
 from tgraph.registry import Registry
+from tgraph.validate import Check, positive_float
 
 __all__ = [
     "Initializer",
@@ -37,14 +40,14 @@ _SIGMOID_GAIN = 4.0  # Glorot & Bengio (2010); the deeplearning.net MLP tutorial
 class Initializer:
     """Base class of initializers; subclasses implement ``__call__``."""
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
         """Draw an array.
 
         Args:
             shape: tuple of ints, the parameter's shape.
             rng: a ``numpy.random.Generator``.
-            fan_in: number of inputs feeding one output unit.
-            fan_out: number of outputs fed by one input unit.
+            fan_in: number of inputs feeding one output unit, or None.
+            fan_out: number of outputs fed by one input unit, or None.
             activation: name of the activation that follows (used by ``gain="auto"``).
 
         Returns:
@@ -57,10 +60,8 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _positive(instance, attribute, value):
-    if not (_is_number(value) and value > 0):
-        raise ConfigError(f"{type(instance).__name__}: `{attribute.name}` (={value!r}) "
-                          "must be a number > 0.")
+_gain = Check("'auto' or a number > 0",
+              lambda v: (isinstance(v, str) and v == "auto") or positive_float.accepts(v))
 
 
 def _glorot_gain(gain, activation):
@@ -69,10 +70,16 @@ def _glorot_gain(gain, activation):
     return float(gain)
 
 
-def _check_gain(instance, attribute, value):
-    if value != "auto" and not (_is_number(value) and value > 0):
-        raise ConfigError(f"{type(instance).__name__}: `gain` (={value!r}) must be 'auto' "
-                          "or a number > 0.")
+def _require_fans(initializer, **fans):
+    """Raise a :class:`ConfigError` if a fan the initializer scales by is None."""
+    missing = [name for name, fan in fans.items() if fan is None]
+    if missing:
+        names = " and ".join(f"`{m}`" for m in missing)
+        raise ConfigError(
+            f"{type(initializer).__name__} scales by {names}, which the parameter's ParamSpec "
+            f"leaves None; give ParamSpec({', '.join(f'{m}=...' for m in missing)}) or use an "
+            "initializer without fans, e.g. 'zeros', 'ones' or Normal(std=...)."
+        )
 
 
 @INITIALIZERS.register("xavier_uniform")
@@ -85,9 +92,10 @@ class GlorotUniform(Initializer):
     as in the deeplearning.net MLP tutorial.
     """
 
-    gain: float | str = attrs.field(default="auto", validator=_check_gain)
+    gain: float | str = attrs.field(default="auto", validator=_gain)
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
+        _require_fans(self, fan_in=fan_in, fan_out=fan_out)
         bound = _glorot_gain(self.gain, activation) * np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-bound, bound, size=shape)
 
@@ -98,9 +106,10 @@ class GlorotUniform(Initializer):
 class GlorotNormal(Initializer):
     """Normal with ``std = gain * sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio 2010)."""
 
-    gain: float | str = attrs.field(default="auto", validator=_check_gain)
+    gain: float | str = attrs.field(default="auto", validator=_gain)
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
+        _require_fans(self, fan_in=fan_in, fan_out=fan_out)
         std = _glorot_gain(self.gain, activation) * np.sqrt(2.0 / (fan_in + fan_out))
         return rng.normal(0.0, std, size=shape)
 
@@ -110,9 +119,10 @@ class GlorotNormal(Initializer):
 class HeNormal(Initializer):
     """Normal with ``std = gain * sqrt(2 / fan_in)`` (He et al. 2015)."""
 
-    gain: float = attrs.field(default=1.0, validator=_positive)
+    gain: float = attrs.field(default=1.0, validator=positive_float)
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
+        _require_fans(self, fan_in=fan_in)
         return rng.normal(0.0, self.gain * np.sqrt(2.0 / fan_in), size=shape)
 
 
@@ -121,9 +131,10 @@ class HeNormal(Initializer):
 class HeUniform(Initializer):
     """Uniform on ``[-a, a]``, ``a = gain * sqrt(6 / fan_in)`` (He et al. 2015)."""
 
-    gain: float = attrs.field(default=1.0, validator=_positive)
+    gain: float = attrs.field(default=1.0, validator=positive_float)
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
+        _require_fans(self, fan_in=fan_in)
         bound = self.gain * np.sqrt(6.0 / fan_in)
         return rng.uniform(-bound, bound, size=shape)
 
@@ -133,10 +144,10 @@ class HeUniform(Initializer):
 class Normal(Initializer):
     """Normal with the given ``std`` and ``mean`` (default std 0.01, as in the dropout net)."""
 
-    std: float = attrs.field(default=0.01, validator=_positive)
+    std: float = attrs.field(default=0.01, validator=positive_float)
     mean: float = 0.0
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
         return rng.normal(self.mean, self.std, size=shape)
 
 
@@ -153,7 +164,7 @@ class Uniform(Initializer):
             raise ConfigError(f"Uniform: `low` (={self.low!r}) must be a number < `high` "
                               f"(={self.high!r}).")
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
         return rng.uniform(self.low, self.high, size=shape)
 
 
@@ -164,7 +175,7 @@ class Constant(Initializer):
 
     value: float = 0.0
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
         return np.full(shape, self.value, dtype=np.float64)
 
 
@@ -173,7 +184,7 @@ class Constant(Initializer):
 class Zeros(Initializer):
     """All zeros (the logistic-regression tutorial's init; the usual bias init)."""
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
         return np.zeros(shape)
 
 
@@ -182,7 +193,7 @@ class Zeros(Initializer):
 class Ones(Initializer):
     """All ones."""
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
         return np.ones(shape)
 
 
@@ -195,9 +206,9 @@ class Orthogonal(Initializer):
     (Lasagne's convention).
     """
 
-    gain: float = attrs.field(default=1.0, validator=_positive)
+    gain: float = attrs.field(default=1.0, validator=positive_float)
 
-    def __call__(self, shape, rng, *, fan_in, fan_out, activation="linear"):
+    def __call__(self, shape, rng, *, fan_in=None, fan_out=None, activation="linear"):
         if len(shape) < 2:
             raise ConfigError(
                 f"`Orthogonal` needs a parameter with 2 or more dimensions, got shape {shape}."

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import tgraph
+from tgraph import init
 from tgraph import layers as L
 from tgraph.errors import ConfigError
 from tgraph.network import build
-from tgraph.ops import init
 
 FAN_IN, FAN_OUT = 400, 300
 
@@ -124,7 +124,7 @@ def test_mlp_spec_starts_from_the_tutorials_weights():
 
     from tgraph.specfile import load_spec
 
-    experiment = load_spec(Path(__file__).resolve().parents[2] / "specs" / "mlp.py")
+    experiment = load_spec(Path(__file__).resolve().parents[1] / "specs" / "mlp.py")
     weights = [p.variable.get_value() for p in experiment.build_model().network.params]
     bound = np.sqrt(6.0 / (784 + 500))
     hidden = np.random.RandomState(1234).uniform(-bound, bound, size=(784, 500))
