@@ -207,3 +207,15 @@ def test_nothing_to_train_is_an_error():
     with pytest.raises(Exception, match="nothing to train"):
         Experiment(model=STACK, training=None)
     assert Experiment(model=STACK, training=Training()).pretraining is None
+
+
+def test_epochs_option_of_a_pretraining_only_spec_says_what_to_set(tmp_path, capsys):
+    spec = tmp_path / "da_only.py"
+    spec.write_text("from tgraph import layers as L\nfrom tgraph.pretraining import Pretraining\n"
+                    "model = [L.Input((4,)), L.DenoisingAutoencoder(2)]\n"
+                    "pretraining = Pretraining(epochs=1, optimizer='sgd', batch_size=1)\n"
+                    "training = None\n")
+    assert main(["train", str(spec), "--epochs", "3", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "has training = None (pretraining only)" in err
+    assert "--set pretraining.epochs=N" in err

@@ -52,6 +52,7 @@ def _with_cli_options(experiment, args):
     """
     if args.optimizer:
         experiment = attrs.evolve(experiment, optimizer=get_optimizer(args.optimizer))
+    _check_supervised_options(experiment, args)
     overrides = list(args.set)
     if args.epochs:
         overrides.append(f"training.max_epochs={args.epochs}")
@@ -68,6 +69,16 @@ def _with_cli_options(experiment, args):
         experiment = attrs.evolve(experiment, optimizer=attrs.evolve(optimizer,
                                                                      learning_rate=args.lr))
     return experiment
+
+
+def _check_supervised_options(experiment, args):
+    """``--epochs`` / ``--batch-size`` set ``training``, which a pretraining-only spec lacks."""
+    if experiment.training is None and (args.epochs or args.batch_size):
+        raise ConfigError(
+            f"{experiment.source}: --epochs and --batch-size set the supervised training, and "
+            "this spec has training = None (pretraining only); set the pretraining's with "
+            "--set pretraining.epochs=N (pretraining.0.epochs=N for a list of Pretrain)"
+        )
 
 
 def train_from_args(args):
