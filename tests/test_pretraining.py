@@ -32,8 +32,10 @@ SPEC = textwrap.dedent('''\
 
     model = [L.Input((784,)), L.RBM(16, persistent=True), L.DenoisingAutoencoder(8, corruption=0.2),
              L.Dense(10, activation="softmax", init="zeros")]
-    pretraining = [Pretrain(layer=1, epochs=4, optimizer=optim.SGD(0.05), batch_size=20, shuffle=True),
-                   Pretrain(layer=2, epochs=4, optimizer=optim.Momentum(0.1), batch_size=25)]
+    pretraining = [
+        Pretrain(layer=1, epochs=4, optimizer=optim.SGD(0.05), batch_size=20, shuffle=True),
+        Pretrain(layer=2, epochs=4, optimizer=optim.Momentum(0.1), batch_size=25),
+    ]
     optimizer = optim.SGD(0.1)
     training = Training(batch_size=20, max_epochs=3)
     seed = 7

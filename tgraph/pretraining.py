@@ -23,7 +23,7 @@ from tgraph.optim.base import get_optimizer
 from tgraph.validate import boolean, positive_int
 
 __all__ = ["Pretrain", "Pretraining", "RBMSamples", "phases_of", "has_local_objective",
-           "check_pretraining", "phases_table"]
+           "check_pretraining", "phases_table", "objective_label"]
 
 
 def has_local_objective(layer):
@@ -157,7 +157,7 @@ def phases_of(experiment):
     return _as_phases(getattr(experiment, "pretraining", None), list(experiment.model))
 
 
-def _objective(layer):
+def objective_label(layer):
     """A short label of a layer's local objective: ``CD-1``, ``PCD-15``, ``corruption 0.3``."""
     if hasattr(layer, "persistent") and hasattr(layer, "k"):
         return f"{'PCD' if layer.persistent else 'CD'}-{layer.k}"
@@ -183,7 +183,7 @@ def phases_table(experiment):
     rows = [("phase", "trains", "epochs", "batch", "optimizer", "lr")]
     for p in phases:
         layer = experiment.model[p.layer]
-        what = f"layer {p.layer} {type(layer).__name__} ({_objective(layer)})"
+        what = f"layer {p.layer} {type(layer).__name__} ({objective_label(layer)})"
         rows.append((p.name, what, str(p.epochs), str(p.batch_size),
                      type(p.optimizer).__name__, _lr(p.optimizer)))
     t = experiment.training

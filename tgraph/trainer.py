@@ -234,7 +234,8 @@ class Trainer:
         self.epoch = epoch
         duration = time.perf_counter() - start
         self.elapsed += duration
-        logs = {**self.log_tags, "epoch": epoch, "iteration": self.iteration, "loss": float(np.mean(losses)),
+        logs = {**self.log_tags, "epoch": epoch, "iteration": self.iteration,
+                "loss": float(np.mean(losses)),
                 "lr": learning_rate_of(self.model.optimizer), **last_valid,
                 "time_s": duration, "samples_per_s": len(losses) * self.batch_size / duration}
         self._call("on_epoch_end", epoch, logs)

@@ -1,4 +1,4 @@
-"""Denoising autoencoder: cost against numpy, finite-difference gradients, masking, training step."""
+"""Denoising autoencoder: cost against numpy, finite-difference gradients, masking, a step."""
 
 import numpy as np
 import pytensor

@@ -2,8 +2,8 @@
 
 The training step draws its uniforms from the layer's random stream (``ctx.uniform``: a
 64-bit key from the shared generator a draw, expanded with Threefry); the reference draws
-the same keys from a copy of the generator and expands them with the numpy Threefry, so both use the same random numbers
-and the updates must agree to float64 rounding.
+the same keys from a copy of the generator and expands them with the numpy Threefry, so
+both use the same random numbers and the updates must agree to float64 rounding.
 """
 
 import numpy as np
@@ -160,3 +160,18 @@ def test_bad_fields_and_shapes_are_named():
         L.RBM(5, k=0)
     with pytest.raises(ShapeError, match="2-D input"):
         L.RBM(5).output_shape((None, 1, 28, 28))
+
+
+def test_pseudo_likelihood_bit_index_wraps_around():
+    layer_model, x, p = tiny_phase(persistent=True)
+    bit = layer_model.local_state[1].variable
+    bit.set_value(np.array([N_VIS - 1.0]))
+    step = layer_model.train_function(BATCH)
+    reported = float(step(0))
+    assert bit.get_value().tolist() == [0]
+    xi = np.round(x)
+    flipped = xi.copy()
+    flipped[:, N_VIS - 1] = 1 - flipped[:, N_VIS - 1]
+    gap = (np_free_energy(flipped, p["W"], p["hbias"], p["vbias"])
+           - np_free_energy(xi, p["W"], p["hbias"], p["vbias"]))
+    assert reported == pytest.approx(N_VIS * np.mean(np.logaddexp(0, -gap)), rel=1e-12)
