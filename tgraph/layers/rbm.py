@@ -75,7 +75,9 @@ class RBM(Layer):
     ``reconstruction_cross_entropy`` with CD (cross-entropy of the data under the last
     visible mean of the chain, summed over pixels), ``pseudo_likelihood_cost`` with PCD
     (``-n_visible log sigmoid(F(x_flip) - F(x))`` for one bit ``i`` of the rounded data,
-    ``i`` cycling through the visible units, one per update).
+    ``i`` cycling through the visible units, one per update; the tutorial's estimate,
+    meaningful over many more updates than visible units: border pixels cost almost
+    nothing, central ones much more).
     """
 
     units: int = attrs.field(validator=positive_int)
