@@ -172,10 +172,9 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
     if phases:
         trainer.log_tags = {PHASE_KEY: FINETUNE}
     trainer.fit(dataset, resume=checkpoint.training if checkpoint else None)
-    metrics = _finish(model, trainer, dataset, checkpointer, out_dir,
-                      {**meta, **({"phases": phases} if phases else {})},
-                      previous_wall + time.perf_counter() - start)
-    return metrics
+    return _finish(model, trainer, dataset, checkpointer, out_dir,
+                   {**meta, **({"phases": phases} if phases else {})},
+                   previous_wall + time.perf_counter() - start)
 
 
 def _finish_pretraining(model, out_dir, meta, phases, wall):
