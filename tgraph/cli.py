@@ -224,14 +224,17 @@ def _run_predict(args):
 
 def _run_summary(args):
     from tgraph.modelfile import layers_from_spec
+    from tgraph.pretraining import phases_table
     from tgraph.specfile import import_user_module, load_spec
     from tgraph.summary import summary
 
+    phases = ""
     if args.spec.endswith(".py"):
         for target in args.imports:
             import_user_module(target)
         experiment = load_spec(args.spec)
         layers, where = list(experiment.model), experiment.source
+        phases = phases_table(experiment)
     else:
         content = _read_model(args, args.spec)
         layers, where = layers_from_spec(content.spec, content.path), content.path
@@ -239,6 +242,8 @@ def _run_summary(args):
         print(summary(layers))
     except TGraphError as err:
         raise type(err)(f"{where}: {err}") from None
+    if phases:
+        print(f"\ntraining phases:\n{phases}")
 
 
 def main(argv=None):

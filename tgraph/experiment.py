@@ -17,6 +17,7 @@ from tgraph.errors import ConfigError
 from tgraph.optim.base import get_optimizer
 from tgraph.optim.optimizers import SGD
 from tgraph.optim.regularizers import Regularization
+from tgraph.pretraining import check_pretraining
 
 __all__ = ["Training", "Experiment", "SPEC_NAMES"]
 
@@ -29,6 +30,18 @@ def _fraction(instance, attribute, value):
         raise ConfigError(f"`{attribute.name}` (={value!r}) must be in (0, 1), e.g. 0.2")
 
 
+def _tuple_if_list(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _valid_pretraining(instance, attribute, value):
+    if value is not None:
+        check_pretraining(value, instance.model)
+    if value is None and instance.training is None:
+        raise ConfigError("`training` is None and there is no `pretraining`: nothing to "
+                          "train; set training = Training(...) or pretraining = Pretraining(...)")
+
+
 @attrs.frozen
 class Experiment:
     """Everything a spec file defines.
@@ -38,7 +51,11 @@ class Experiment:
         loss: loss name (``"nll"`` for classifiers).
         optimizer: optimizer object, class or registered name (turned into an object).
         regularization: model-wide L1/L2.
-        training: a :class:`Training`.
+        training: a :class:`Training` (supervised training of the whole network), or
+            None for a run that only pretrains (e.g. a single RBM).
+        pretraining: greedy layer-wise pretraining before ``training``: a
+            :class:`tgraph.pretraining.Pretraining`, a list of
+            :class:`tgraph.pretraining.Pretrain`, or None.
         callbacks: callbacks added to the run (early stopping, schedules, ...).
         seed: seed of the weights, dropout streams and shuffling.
         dtype: ``"float32"`` (default) or ``"float64"``.
@@ -55,7 +72,7 @@ class Experiment:
     loss: str = "nll"
     optimizer: object = attrs.field(factory=SGD, converter=get_optimizer)
     regularization: Regularization = attrs.field(factory=Regularization)
-    training: Training = attrs.field(factory=Training)
+    training: Training | None = attrs.field(factory=Training)
     callbacks: tuple = attrs.field(default=(), converter=tuple)
     seed: int = 1234
     dtype: str = attrs.field(default="float32", validator=float_dtype)
@@ -64,6 +81,8 @@ class Experiment:
     valid_fraction: float = attrs.field(default=0.2, validator=_fraction)
     source: str = "<python>"
     description: str = ""
+    pretraining: object = attrs.field(default=None, converter=_tuple_if_list,
+                                      validator=_valid_pretraining)
 
     @property
     def model_config(self):
@@ -85,6 +104,9 @@ class Experiment:
         from tgraph.trainer import Trainer
 
         t = self.training
+        if t is None:
+            raise ConfigError(f"{self.source}: `training` is None (pretraining only): there is "
+                              "no supervised training to run")
         return Trainer(model, batch_size=t.batch_size, max_epochs=t.max_epochs,
                        callbacks=[*default_callbacks(), *self.callbacks, *extra_callbacks],
                        shuffle=t.shuffle, seed=self.seed,

@@ -11,6 +11,7 @@ compiled functions run with BLAS on one thread and Numba's threads doing the par
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.graph.traversal import graph_inputs
 from pytensor.link.jax.linker import JAXLinker
 
 from tgraph.backend import compile_steps, get_mode
@@ -26,7 +27,17 @@ from tgraph.optim.regularizers import Regularization
 from tgraph.random import generator_state, set_generator_state
 from tgraph.summary import summary
 
-__all__ = ["Model", "training_updates"]
+__all__ = ["Model", "training_updates", "connected_params"]
+
+
+def connected_params(cost, params):
+    """The ``params`` that ``cost`` depends on, in order.
+
+    A parameter only a layer's local objective uses (an RBM's visible bias) has no
+    gradient in supervised training and is left out of its updates.
+    """
+    used = set(graph_inputs([cost]))
+    return [p for p in params if p in used]
 
 
 def training_updates(network, terms, optimizer):
@@ -50,7 +61,7 @@ def training_updates(network, terms, optimizer):
     Raises:
         SpecError: a layer updates a variable that the optimizer also updates.
     """
-    params = [p.variable for p in network.params if p.trainable]
+    params = connected_params(terms.total, [p.variable for p in network.params if p.trainable])
     grads = pytensor.grad(terms.total, params)
     clip = getattr(optimizer, "clip_norm", None)
     if clip:

@@ -16,6 +16,7 @@ import attrs
 from tgraph.callbacks import CSVLogger, JSONLinesLogger, ModelCheckpoint, ProgressLogger
 from tgraph.errors import ConfigError, ModelFileError, TGraphError
 from tgraph.fileio import write_json
+from tgraph.layerwise import FINETUNE, PHASE_KEY, finetune_meta, pretrain, previous_seconds
 from tgraph.modelfile import read_model_file, save_model
 from tgraph.optim.base import get_optimizer
 from tgraph.runfiles import RunFiles, RunFinished, lock_run, make_run_directory
@@ -51,6 +52,7 @@ def _with_cli_options(experiment, args):
     """
     if args.optimizer:
         experiment = attrs.evolve(experiment, optimizer=get_optimizer(args.optimizer))
+    _check_supervised_options(experiment, args)
     overrides = list(args.set)
     if args.epochs:
         overrides.append(f"training.max_epochs={args.epochs}")
@@ -67,6 +69,16 @@ def _with_cli_options(experiment, args):
         experiment = attrs.evolve(experiment, optimizer=attrs.evolve(optimizer,
                                                                      learning_rate=args.lr))
     return experiment
+
+
+def _check_supervised_options(experiment, args):
+    """``--epochs`` / ``--batch-size`` set ``training``, which a pretraining-only spec lacks."""
+    if experiment.training is None and (args.epochs or args.batch_size):
+        raise ConfigError(
+            f"{experiment.source}: --epochs and --batch-size set the supervised training, and "
+            "this spec has training = None (pretraining only); set the pretraining's with "
+            "--set pretraining.epochs=N (pretraining.0.epochs=N for a list of Pretrain)"
+        )
 
 
 def train_from_args(args):
@@ -97,16 +109,25 @@ def _load_checkpoint(resume_dir, experiment):
     return content
 
 
-def _check_unfinished(resume_dir, state, experiment):
+def _check_unfinished(resume_dir, checkpoint, experiment):
     """Raise :class:`RunFinished` if the checkpoint's run is over and its results are saved.
 
     A run killed after its last checkpoint but before ``metrics.json`` was written is
-    not over: resuming it trains no epoch and writes the results.
+    not over: resuming it trains no epoch and writes the results. A checkpoint of a
+    pretraining phase is over only for a spec that only pretrains.
     """
+    if not os.path.exists(RunFiles(resume_dir).metrics):
+        return
+    if checkpoint.meta.get(PHASE_KEY, FINETUNE) != FINETUNE:
+        if experiment.training is None:
+            raise RunFinished(
+                f"--resume {resume_dir}: the run already finished: its pretraining phases are "
+                "done and the spec has no supervised training; nothing to train. To train "
+                "more, start a new run with another --out (e.g. with more pretraining epochs)")
+        return
+    state = checkpoint.training
     epoch, max_epochs = state["epoch"], experiment.training.max_epochs
     if not (state["stop_training"] or epoch >= max_epochs):
-        return
-    if not os.path.exists(RunFiles(resume_dir).metrics):
         return
     if state["stop_training"]:
         raise RunFinished(
@@ -182,7 +203,7 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
         files = RunFiles(out_dir)
         checkpoint = _load_checkpoint(resume, experiment) if resume else None
         if checkpoint is not None:
-            _check_unfinished(resume, checkpoint.training, experiment)
+            _check_unfinished(resume, checkpoint, experiment)
         elif fresh:
             _check_fresh(files)
         return _train_in(files, experiment, model, dataset, checkpoint, verbose, start)
@@ -191,19 +212,38 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
 def _train_in(files, experiment, model, dataset, checkpoint, verbose, start):
     _record(files, experiment)
     meta = {"spec": os.path.basename(experiment.source), "data": dataset.source}
-    logs = [CSVLogger(files.csv_log), JSONLinesLogger(files.json_log)]
-    progress = [ProgressLogger()] if verbose else []
-    trainer = experiment.trainer(model, [*logs, *progress, ModelCheckpoint(files.directory,
-                                                                          meta=meta)])
     previous_wall, state = 0.0, None
     if checkpoint is not None:
         model.set_weights(checkpoint.weights)
-        previous_wall = checkpoint.training["elapsed_s"]  # epochs of the earlier runs
+        previous_wall = previous_seconds(checkpoint)  # epochs of the earlier runs and phases
+    phases, checkpoint = pretrain(experiment, model, dataset, out_dir=files.directory, meta=meta,
+                                  checkpoint=checkpoint, verbose=verbose)
+    if experiment.training is None:
+        return _finish_pretraining(model, files, meta, phases,
+                                   previous_wall + time.perf_counter() - start)
+    logs = [CSVLogger(files.csv_log, append=bool(phases)),
+            JSONLinesLogger(files.json_log, append=bool(phases))]
+    progress = [ProgressLogger()] if verbose else []
+    checkpointer = ModelCheckpoint(files.directory, meta=finetune_meta(meta, phases))
+    trainer = experiment.trainer(model, [*logs, *progress, checkpointer])
+    if phases:
+        trainer.log_tags = {PHASE_KEY: FINETUNE}
+    if checkpoint is not None:
         state = _with_best_model(checkpoint.training,
                                  RunFiles(os.path.dirname(checkpoint.path)))
     trainer.fit(dataset, resume=state)
     wall = previous_wall + time.perf_counter() - start
-    return _finish(model, trainer, dataset, files, meta, wall)
+    return _finish(model, trainer, dataset, files,
+                   {**meta, **({"phases": phases} if phases else {})}, wall)
+
+
+def _finish_pretraining(model, files, meta, phases, wall):
+    """Files of a run that only pretrains: the model and its phases' metrics."""
+    metrics = {**meta, "phases": phases, "wall_time_s": wall,
+               "train_time_s": sum(p["train_time_s"] for p in phases)}
+    save_model(model, files.model, meta=metrics)
+    write_json(files.metrics, metrics)
+    return metrics
 
 
 def _with_best_model(state, files):

@@ -11,6 +11,8 @@ A run directory (``tgraph train --out DIR``) holds::
     spec.json        the experiment as JSON
     spec_<name>.py   a copy of the spec file
     .lock            held (``fcntl.flock``) by the process training in the directory
+    filters_layer<k>.png, samples.png
+                     first-layer filters and RBM Gibbs chains of pretraining phases
 
 This module is the one place that names them: :class:`RunFiles` gives their paths, and
 :func:`lock_run` takes the directory's lock. The lock is an OS file lock, so it dies
@@ -30,7 +32,7 @@ from tgraph.errors import ConfigError, TGraphError
 
 __all__ = ["RunFiles", "RunFinished", "RunLock", "lock_run", "make_run_directory",
            "run_model_file", "MODEL", "BEST", "LAST", "CSV_LOG", "JSON_LOG", "METRICS",
-           "SPEC_JSON", "SPEC_COPY_PREFIX", "LOCK", "MODEL_FILES"]
+           "SPEC_JSON", "SPEC_COPY_PREFIX", "LOCK", "FILTERS", "SAMPLES", "MODEL_FILES"]
 
 MODEL = "model.tgraph"
 BEST = "best.tgraph"
@@ -41,6 +43,8 @@ METRICS = "metrics.json"
 SPEC_JSON = "spec.json"
 SPEC_COPY_PREFIX = "spec_"
 LOCK = ".lock"
+FILTERS = "filters_layer{layer}.png"
+SAMPLES = "samples.png"
 
 # Model files of a run, in the order ``tgraph eval/predict/summary DIR`` looks for them.
 MODEL_FILES = (MODEL, BEST, LAST)
@@ -94,6 +98,14 @@ class RunFiles:
     @property
     def lock(self):
         return self._path(LOCK)
+
+    def filters(self, layer):
+        """The picture of layer ``layer``'s filters (a pretraining phase writes it)."""
+        return self._path(FILTERS.format(layer=layer))
+
+    @property
+    def samples(self):
+        return self._path(SAMPLES)
 
     def spec_copy(self, spec_path):
         """Where the copy of the spec file ``spec_path`` goes: ``spec_<file name>``."""

@@ -133,6 +133,7 @@ class Trainer:
         self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
         self.best_model = BestModel(*_best_monitor(self.callbacks))
         self.requested_frequency = validation_frequency
+        self.log_tags = {}  # constant entries of every epoch's logs, e.g. {"phase": "pretrain1"}
         self.epoch = self.iteration = 0
         self.stop_training, self.stop_reason, self.resumed = False, None, False
         self.elapsed = self.step_time = 0.0
@@ -305,7 +306,8 @@ class Trainer:
         self.epoch = epoch
         duration = time.perf_counter() - start
         self.elapsed += duration
-        logs = {"epoch": epoch, "iteration": self.iteration, "loss": float(np.mean(losses)),
+        logs = {**self.log_tags, "epoch": epoch, "iteration": self.iteration,
+                "loss": float(np.mean(losses)),
                 "lr": learning_rate_of(self.model.optimizer), **last_valid,
                 "time_s": duration, "samples_per_s": len(losses) * self.batch_size / duration}
         if not self._best_at_validation:

@@ -55,31 +55,41 @@ class _FileLogger(Callback):
     On resume, records of epochs after the checkpoint's are dropped first: a process
     killed after logging an epoch but before checkpointing it leaves one record too many
     (or a torn last line), which the resumed run writes again.
+
+    Args:
+        path: the log file.
+        append: keep an existing file's records also when not resuming (a later phase
+            of one run, e.g. fine-tuning after pretraining).
     """
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, path, append=False):
+        self.path, self.append = path, append
         self._file = None
+
+    def _appends(self):
+        return self.trainer.resumed or self.append
 
     def on_train_begin(self, logs=None):
         if self.trainer.resumed:
-            self._drop_records_after(self.trainer.epoch)
-        mode = "a" if self.trainer.resumed else "w"
+            self._drop_records_after(self.trainer.epoch, self.trainer.log_tags)
+        mode = "a" if self._appends() else "w"
         self._file = open(self.path, mode, newline="", encoding="utf-8")
 
-    def _drop_records_after(self, epoch):
+    def _drop_records_after(self, epoch, tags):
         try:
             with open(self.path, newline="", encoding="utf-8") as f:
                 lines = f.read().splitlines(keepends=True)
         except FileNotFoundError:
             return
-        kept = self._kept_lines([line for line in lines if line.endswith("\n")], epoch)
+        kept = self._kept_lines([line for line in lines if line.endswith("\n")],
+                                lambda record: _after(record, epoch, tags))
         if kept != lines:
             with atomic_write(self.path, "w") as f:
                 f.writelines(kept)
 
-    def _kept_lines(self, lines, epoch):
-        """The complete ``lines`` of the file to keep after a resume at ``epoch``."""
+    def _kept_lines(self, lines, after):
+        """The complete ``lines`` of the file to keep: those whose record (a dict of
+        strings or values) is not ``after(record)``, the checkpoint's."""
         raise NotImplementedError
 
     def on_train_end(self, logs=None):
@@ -104,7 +114,7 @@ class CSVLogger(_FileLogger):
     """
 
     def on_train_begin(self, logs=None):
-        header = self._existing_header() if self.trainer.resumed else None
+        header = self._existing_header() if self._appends() else None
         super().on_train_begin(logs)
         self._writer = None if header is None else self._make_writer(header)
 
@@ -119,7 +129,7 @@ class CSVLogger(_FileLogger):
         return csv.DictWriter(self._file, fieldnames=fieldnames, extrasaction="ignore",
                               restval="")
 
-    def _kept_lines(self, lines, epoch):
+    def _kept_lines(self, lines, after):
         if not lines:
             return lines
         header = next(csv.reader(lines[:1]))
@@ -127,8 +137,7 @@ class CSVLogger(_FileLogger):
             return lines
         rows = list(csv.reader(lines[1:]))
         return lines[:1] + [line for line, row in zip(lines[1:], rows)
-                            if len(row) == len(header) and _epoch_of(row[header.index("epoch")])
-                            <= epoch]
+                            if len(row) == len(header) and not after(dict(zip(header, row)))]
 
     def on_epoch_end(self, epoch, logs=None):
         if self._writer is None:
@@ -141,20 +150,28 @@ class CSVLogger(_FileLogger):
 class JSONLinesLogger(_FileLogger):
     """One JSON object per epoch (``log.jsonl``)."""
 
-    def _kept_lines(self, lines, epoch):
+    def _kept_lines(self, lines, after):
         kept = []
         for line in lines:
             try:
                 record = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(record, dict) and _epoch_of(record.get("epoch")) <= epoch:
+            if isinstance(record, dict) and not after(record):
                 kept.append(line)
         return kept
 
     def on_epoch_end(self, epoch, logs=None):
         self._file.write(json.dumps(logs, default=float) + "\n")
         self._file.flush()
+
+
+def _after(record, epoch, tags):
+    """Whether a logged ``record`` comes after a checkpoint at ``epoch`` of the run logging
+    with ``tags`` (e.g. ``{"phase": "pretrain2"}``): records of other phases stay."""
+    if any(str(record.get(key)) != str(value) for key, value in tags.items()):
+        return False
+    return _epoch_of(record.get("epoch")) > epoch
 
 
 def _epoch_of(value):

@@ -1,5 +1,6 @@
 """Layer specs: frozen attrs classes, one family per module."""
 
+from tgraph.layers.autoencoder import DenoisingAutoencoder
 from tgraph.layers.base import (
     ApplyContext,
     Layer,
@@ -12,6 +13,7 @@ from tgraph.layers.core import Activation, Dense, Flatten, Input, Reshape
 from tgraph.layers.noise import Dropout
 from tgraph.layers.norm import BatchNorm
 from tgraph.layers.pool import AvgPool2D, MaxPool2D
+from tgraph.layers.rbm import RBM
 
 __all__ = [
     "Layer",
@@ -29,4 +31,6 @@ __all__ = [
     "MaxPool2D",
     "AvgPool2D",
     "BatchNorm",
+    "RBM",
+    "DenoisingAutoencoder",
 ]

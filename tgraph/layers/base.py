@@ -403,6 +403,23 @@ class Layer:
         """
         return None
 
+    def local_state_specs(self, input_shape, batch_size):
+        """The state :meth:`local_objective` keeps between steps (default: none).
+
+        Greedy pretraining creates it when it builds the layer's phase, which is when
+        the batch size is known, and passes it in ``params`` beside the parameters; the
+        layer updates it with ``ctx.add_update``. E.g. an RBM's persistent Gibbs chain
+        (Tieleman 2008), of shape (batch_size, units).
+
+        Args:
+            input_shape: the layer's input shape, batch ``None``.
+            batch_size: examples per minibatch of the phase.
+
+        Returns:
+            A tuple of :class:`ParamSpec` with ``tags=STATE_TAGS``.
+        """
+        return ()
+
 
 def check_ndim(input_shape, ndim, what):
     """Raise a :class:`ShapeError` unless ``input_shape`` has ``ndim`` dimensions.
