@@ -41,4 +41,24 @@ def dropout_mlp():
     compiled once per session per optimizer and batch size (see support/dropout_mlp.py)."""
     return DropoutMLPs()
 
-from tgraph.backend import get_mode
+
+# the modes an op test compares: tgraph's Numba mode, and Python (the ops' numpy
+# ``perform``, the reference)
+OP_MODES = ("NUMBA", "FAST_COMPILE")
+
+
+@pytest.fixture(scope="module", params=OP_MODES)
+def op_mode(request):
+    """The name of each of :data:`OP_MODES`, module by module (compiling is the slow part)."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def compiled(request, op_mode):
+    """``(mode name, function)``: the test module's ``graph()`` compiled in each mode.
+
+    ``graph()`` returns ``(inputs, outputs)``: every case of the module in one graph, so
+    each mode compiles once and the tests index into the outputs.
+    """
+    inputs, outputs = request.module.graph()
+    return op_mode, pytensor.function(inputs, outputs, mode=get_mode(op_mode))
