@@ -17,13 +17,13 @@ from tgraph.experiment import Training
 from tgraph.init import Normal
 
 model = [
-    L.Input(shape=(784,)),
+    L.Input(),  # the shape of the data's examples: (784,) for MNIST
     L.Dropout(0.2),
     L.Dense(625, activation="relu", use_bias=False, init=Normal(std=0.01)),
     L.Dropout(0.5),
     L.Dense(625, activation="relu", use_bias=False, init=Normal(std=0.01)),
     L.Dropout(0.5),
-    L.Dense(10, activation="softmax", use_bias=False, init=Normal(std=0.01)),
+    L.Dense("classes", activation="softmax", use_bias=False, init=Normal(std=0.01)),
 ]
 loss = "nll"
 optimizer = optim.RMSprop(learning_rate=0.001, rho=0.9, epsilon=1e-6)

@@ -14,8 +14,8 @@ from tgraph.callbacks import TutorialPatience
 from tgraph.experiment import Training
 
 model = [
-    L.Input(shape=(784,)),
-    L.Dense(10, activation="softmax", init="zeros", bias_init="zeros"),
+    L.Input(),  # the shape of the data's examples: (784,) for MNIST
+    L.Dense("classes", activation="softmax", init="zeros", bias_init="zeros"),
 ]
 loss = "nll"
 optimizer = optim.SGD(learning_rate=0.13)

@@ -18,9 +18,9 @@ from tgraph.callbacks import TutorialPatience
 from tgraph.experiment import Training
 
 model = [
-    L.Input(shape=(784,)),
+    L.Input(),  # the shape of the data's examples: (784,) for MNIST
     L.Dense(500, activation="tanh", init="glorot_uniform", l2=1e-4),
-    L.Dense(10, activation="softmax", init="zeros", l2=1e-4),
+    L.Dense("classes", activation="softmax", init="zeros", l2=1e-4),
 ]
 loss = "nll"
 optimizer = optim.SGD(learning_rate=0.01)

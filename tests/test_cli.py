@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tgraph.cli import main
+from tgraph.data import FORMATS
 
 from support.paths import SPECS
 
@@ -52,7 +53,8 @@ def test_predict_npz_to_csv(logreg_run, tmp_path, capsys, mnist):
     assert main(["predict", str(logreg_run / "model.tgraph"), str(tmp_path / "digits.npz"),
                  "--out", str(out)]) == 0
     lines = out.read_text().splitlines()
-    assert lines[0].startswith("input,class,p0") and len(lines) == 6
+    assert lines[0] == "input,class,class_name,probability," + ",".join(f"p_{k}" for k in range(10))
+    assert len(lines) == 6
     printed = capsys.readouterr().out
     assert "class" in printed
 
@@ -150,8 +152,9 @@ def test_predict_a_png(logreg_run, logreg_model, digits, tmp_path, capsys):
     assert main(["predict", str(logreg_run), str(png)]) == 0
     lines = capsys.readouterr().out.splitlines()
     probs = logreg_model.predict(digits[0][:1] / 255.0)[0]
-    assert lines[0].split() == ["input", "class", "probability"]
-    assert lines[1].split() == ["d0.png", str(probs.argmax()), f"{probs.max():.4f}"]
+    assert lines[0].split() == ["input", "class", "class_name", "probability"]
+    assert lines[1].split() == ["d0.png", str(probs.argmax()), str(probs.argmax()),
+                                f"{probs.max():.4f}"]
 
 
 def test_predict_a_directory_of_pngs_to_json(logreg_run, logreg_model, digits, tmp_path):
@@ -186,9 +189,11 @@ def test_eval_with_another_dataset_and_valid_fraction(logreg_run, capsys, small_
     assert main(["eval", str(logreg_run), "--data", str(small_npz), "--valid-fraction",
                  "0.5"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2
     assert re.match(r"valid  n=   500  loss \d\.\d{4}  error \d+\.\d\d%$", lines[0])
     assert re.match(r"test   n=   500  loss \d\.\d{4}  error \d+\.\d\d%$", lines[1])
+    # then, per split, the errors of each class and the confusion matrix
+    assert lines[3:5] == ["valid: errors per class", "class        n   errors    error"]
+    assert lines.count("test: confusion matrix (rows: true class, columns: predicted)") == 1
 
 
 def test_train_options_reach_the_run(tmp_path, small_npz):
@@ -265,17 +270,23 @@ def test_model_file_with_a_bad_layer_names_file_and_layer(logreg_run, tmp_path, 
         "save the model again\n")
 
 
+def test_predict_resizes_an_image_of_another_size(logreg_run, logreg_model, digits, tmp_path,
+                                                  capsys):
+    """A 14x14 PNG is resized to the model's 28x28 (bilinear), not refused."""
+    from PIL import Image
+
+    Image.fromarray(digits[0][0]).resize((14, 14), Image.BILINEAR).save(tmp_path / "small.png")
+    assert main(["predict", str(logreg_run), str(tmp_path / "small.png")]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[0] == "small.png"
+
+
 @pytest.mark.parametrize("args, message", [
     (["predict", "RUN", "nothing.png"], "nothing.png: no such file or directory; expected a .npz "
                                         "or .npy array of images, a PNG, or a directory of PNGs"),
-    (["predict", "RUN", "SMALL_PNG"], "small.png: the image is 14x14 pixels (height x width), the "
-                                      "model needs 28x28; resize it first"),
     (["predict", "RUN", "DIGITS", "--out", "pred.txt"], "--out 'pred.txt': use a .csv, .json or "
                                                         ".npz file name"),
-    (["eval", "RUN", "--data", "nope.npz"], "nope.npz: no such file or directory; expected a .npz "
-                                            "file (x_train, y_train, x_test, y_test), the "
-                                            "tutorials' mnist.pkl.gz, or a directory of the four "
-                                            "MNIST IDX files"),
+    (["eval", "RUN", "--data", "nope.npz"], f"nope.npz: no such file or directory; expected "
+                                            f"{FORMATS}"),
 ])
 def test_input_errors_exit_1(args, message, logreg_run, tmp_path, capsys, monkeypatch):
     from PIL import Image

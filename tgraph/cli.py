@@ -12,9 +12,13 @@ import os
 import sys
 
 from tgraph import runfiles
+from tgraph.data.folders import COLOR_MODES
+from tgraph.data.layout import LAYOUTS
+from tgraph.data.preprocessing import KINDS as PREPROCESSINGS
+from tgraph.data.splits import VALID_SPLITS
 from tgraph.errors import TGraphError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "data_options"]
 
 EPILOG = "Run `tgraph COMMAND --help` for the options of each command."
 
@@ -46,14 +50,89 @@ def _fraction(text):
     return value
 
 
+def _target(text):
+    """A column index (an integer, negative from the end) or a column name."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _delimiter(text):
+    value = {"tab": "\t", "\\t": "\t"}.get(text, text)
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(f"expected one character (or 'tab'), got {text!r}")
+    return value
+
+
+def _image_size(text):
+    parts = text.lower().split("x")
+    try:
+        size = tuple(int(v) for v in parts)
+    except ValueError:
+        size = ()
+    if len(size) == 1:
+        size = size * 2
+    if len(size) != 2 or min(size) <= 0:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH in pixels, e.g. 32x32, got {text!r}")
+    return size
+
+
+def _format_args(p):
+    """How to read a table or 4-D arrays (train, eval, and predict's inputs)."""
+    p.add_argument("--target", type=_target, metavar="COLUMN",
+                   help="tables: the label column, by header name or index (default: the last)")
+    p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                   help="tables: the first row is (not) a header (default: detected)")
+    p.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
+                   help="tables: the field separator (default ',', tab for .tsv; 'tab')")
+    p.add_argument("--layout", choices=LAYOUTS,
+                   help="4-D image arrays: NCHW or NHWC, when it cannot be detected")
+
+
 def _data_args(p):
+    from tgraph.data import FORMAT_NAMES
+
     p.add_argument("--data", metavar="PATH",
-                   help="dataset: .npz, the tutorials' mnist.pkl.gz, or a directory of IDX "
-                        "files (default: the embedded MNIST subset)")
+                   help="dataset: a CSV/TSV table, a directory of images with one subdirectory "
+                        "per class, a CIFAR-10/100 python-version directory, an .npz, the "
+                        "tutorials' mnist.pkl.gz, or a directory of MNIST IDX files (default: "
+                        "the spec's `data`, else the embedded MNIST subset)")
+    p.add_argument("--format", dest="data_format", choices=FORMAT_NAMES,
+                   help="the dataset format, when the path does not tell")
+    p.add_argument("--test-data", metavar="PATH",
+                   help="a separate test file of the same format (e.g. test.csv)")
+    p.add_argument("--valid-split", choices=VALID_SPLITS,
+                   help="validation part of a dataset without one: the file's last part, or a "
+                        "seeded random part stratified by class (default: random for image "
+                        "folders, last otherwise)")
     p.add_argument("--valid-fraction", type=_fraction, metavar="F",
                    help="validation share of a training set without its own (default 0.2)")
+    p.add_argument("--valid-size", type=_positive_int, metavar="N",
+                   help="number of validation examples instead of --valid-fraction")
+    p.add_argument("--preprocessing", choices=("auto", *PREPROCESSINGS),
+                   help="auto (default: images scaled to [0, 1], table columns standardized), "
+                        "scale, standardize, normalize (per channel) or none")
+    p.add_argument("--impute", choices=("mean", "median"),
+                   help="tables: fill missing values with the training split's mean or median "
+                        "(default: a missing value is an error)")
+    _format_args(p)
+    p.add_argument("--image-size", type=_image_size, metavar="HxW",
+                   help="image folders: resize every image to HxW pixels, e.g. 32x32")
+    p.add_argument("--color-mode", choices=COLOR_MODES,
+                   help="image folders: grayscale or rgb (default: rgb if any image has colour)")
+    p.add_argument("--cifar-labels", choices=("fine", "coarse"),
+                   help="CIFAR-100: the 100 fine or the 20 coarse classes (default fine)")
     p.add_argument("--download", action="store_true",
                    help="download the full MNIST (sha256-checked) into the cache first")
+
+
+def data_options(args):
+    """The data options given on the command line: ``{Experiment field: value}``."""
+    from tgraph.experiment import DATA_OPTIONS
+
+    return {name: getattr(args, name) for name in DATA_OPTIONS
+            if getattr(args, name, None) is not None}
 
 
 def _import_args(p):
@@ -101,13 +180,16 @@ def _eval_parser(sub):
 
 def _predict_parser(sub):
     p = sub.add_parser("predict", help="predict classes of new inputs", epilog=EPILOG,
-                       description="Predict classes and class probabilities of the images in "
-                                   "INPUT (an .npz/.npy array, a PNG, or a directory of PNGs).")
+                       description="Predict classes (with their names) and class probabilities "
+                                   "of the inputs in INPUT, transformed by the model's own "
+                                   "preprocessing; images are resized to the model's input.")
     p.add_argument("model", help=f"model file, or a run directory holding {runfiles.MODEL}")
-    p.add_argument("input", help=".npz / .npy array of images, a PNG, or a directory of PNGs")
+    p.add_argument("input", help=".npz / .npy array, an image (PNG, JPEG, BMP), a directory of "
+                                 "images, or a CSV/TSV table of features")
     p.add_argument("--out", metavar="FILE", help="write predictions to FILE (.csv, .json or .npz)")
     p.add_argument("--invert", action="store_true",
                    help="invert PNGs (for dark digits on a light background)")
+    _format_args(p)
     _import_args(p)
     p.set_defaults(run=_run_predict)
 
@@ -117,6 +199,9 @@ def _summary_parser(sub):
                        description="Print the layer table (output shapes, parameter counts) of "
                                    "a spec file or a saved model.")
     p.add_argument("spec", help="spec file or model file")
+    p.add_argument("--data", metavar="PATH",
+                   help="the data whose shape and classes set Input() and Dense(\"classes\") "
+                        "(default: the spec's `data`, else the embedded MNIST subset)")
     _import_args(p)
     p.set_defaults(run=_run_summary)
 
@@ -140,7 +225,8 @@ def _run_train(args):
     from tgraph.run import train_from_args
 
     metrics = train_from_args(args)
-    print(json.dumps(metrics, indent=2))
+    shown = {k: v for k, v in metrics.items() if k != "dataset"}  # in metrics.json
+    print(json.dumps(shown, indent=2))
 
 
 def _read_model(args, path):
@@ -183,30 +269,100 @@ def _import_spec_copies(content):
         raise UnknownTypeError(missing[0], f"{content.path}: ", "".join(f"; {f}" for f in failures))
 
 
-def _load_data(args, default=None, valid_fraction=0.2):
-    from tgraph.data import load_dataset
+def _model_data(content):
+    """The data record a model file keeps (:meth:`tgraph.data.Dataset.record`), or {}."""
+    record = content.meta.get("dataset")
+    return record if isinstance(record, dict) else {}
 
-    return load_dataset(args.data or default, valid_fraction=args.valid_fraction or valid_fraction,
-                        download=args.download)
+
+def _eval_dataset(args, content):
+    """The run's own data (its recorded source, options, preprocessing and class names),
+    or ``--data`` with the model's preprocessing and class names."""
+    from tgraph.data import load_dataset, reload_dataset
+    from tgraph.experiment import DATA_OPTIONS
+
+    options = {DATA_OPTIONS[k]: v for k, v in data_options(args).items()}
+    record = _model_data(content)
+    if args.download:
+        options["download"] = True
+    if record:
+        return reload_dataset(record, args.data, **options)
+    return load_dataset(args.data, **options)
 
 
 def _run_eval(args):
     from tgraph.modelfile import model_of
 
-    model = model_of(_read_model(args, args.model))
-    data = _load_data(args)
-    result = {}
+    content = _read_model(args, args.model)
+    model = model_of(content)
+    data = _eval_dataset(args, content)
+    result, reports = {}, {}
     for split in ("valid", "test"):
         part = getattr(data, split, None)
         if part is not None:
             result[split] = {k: float(v) for k, v in model.evaluate(part.x, part.y).items()}
+            reports[split] = _class_report(model, part, data.class_names)
+            result[split]["confusion_matrix"] = reports[split].tolist() \
+                if reports[split] is not None else None
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({"class_names": data.class_names and list(data.class_names), **result},
+                         indent=2))
         return
+    _print_eval(data, result, reports)
+
+
+def _class_report(model, split, class_names):
+    """The confusion matrix of ``model`` on ``split``, or None for a model without labels."""
+    from tgraph.confusion import confusion_matrix
+    from tgraph.ops.metrics import predicted_classes
+
+    if not model.takes_labels:
+        return None
+    predicted = predicted_classes(model.predict(split.x))
+    return confusion_matrix(split.y, predicted, model.num_classes)
+
+
+def _print_eval(data, result, reports):
+    from tgraph.confusion import format_confusion, per_class_table
+
+    for note in data.notes:
+        print(f"note: {note}")
     for split, values in result.items():
-        text = "  ".join(f"{k} {v * 100:.2f}%" if k == "error" else f"{k} {v:.4f}"
-                         for k, v in values.items())
+        text = "  ".join(f"{k} {v * 100:.2f}%" if k.endswith("error") else f"{k} {v:.4f}"
+                         for k, v in values.items() if k != "confusion_matrix")
         print(f"{split:5s}  n={len(getattr(data, split).y):6d}  {text}")
+    for split, matrix in reports.items():
+        if matrix is None:
+            continue
+        print(f"\n{split}: errors per class\n{per_class_table(matrix, data.class_names)}")
+        print(f"\n{split}: confusion matrix (rows: true class, columns: predicted)\n"
+              f"{format_confusion(matrix, data.class_names)}")
+
+
+def _input_options(content, model):
+    """load_inputs arguments that turn predict's inputs into what the model was trained on."""
+    from tgraph.data import Preprocessing
+
+    record = _model_data(content)
+    shape = tuple(record.get("input_shape") or model.network.input_shape[1:])
+    options = {}
+    if len(shape) == 3:
+        options = {"channels": shape[0], "size": shape[1:], "resize": True}
+    elif len(shape) == 2:
+        options = {"size": shape, "resize": True}
+    if record.get("preprocessing"):
+        fitted = Preprocessing.from_dict(record["preprocessing"], f"{content.path}: preprocessing")
+        if not _pixel_scaling(fitted):
+            options["preprocessing"] = fitted
+    return options
+
+
+def _pixel_scaling(preprocessing):
+    """True for the "scale" of pixels (uint8 / 255, or floats in [0, 1] as they are), which
+    load_inputs applies by itself from each input's type, as training did: a model trained
+    on PNGs then also takes arrays already in [0, 1]."""
+    return (preprocessing.kind == "scale" and preprocessing.impute is None
+            and (preprocessing.low, preprocessing.high) in ((0, 255), (0, 1)))
 
 
 def _run_predict(args):
@@ -214,16 +370,24 @@ def _run_predict(args):
     from tgraph.modelfile import model_of
     from tgraph.predictions import format_predictions, write_predictions
 
-    model = model_of(_read_model(args, args.model))
-    x, names = load_inputs(args.input, invert=args.invert)
+    content = _read_model(args, args.model)
+    model = model_of(content)
+    table = {k: getattr(args, k) for k in ("target", "header", "delimiter", "layout")
+             if getattr(args, k) is not None}
+    x, names = load_inputs(args.input, invert=args.invert, **_input_options(content, model),
+                           **table)
     probs = model.predict(x)
+    class_names = _model_data(content).get("class_names")
     if args.out:
-        write_predictions(args.out, probs, names)
-    print(format_predictions(probs, names))
+        write_predictions(args.out, probs, names, class_names)
+    print(format_predictions(probs, names, class_names))
 
 
 def _run_summary(args):
+    import attrs
+
     from tgraph.modelfile import layers_from_spec
+    from tgraph.run import for_data
     from tgraph.pretraining import phases_table
     from tgraph.specfile import import_user_module, load_spec
     from tgraph.summary import summary
@@ -233,6 +397,11 @@ def _run_summary(args):
         for target in args.imports:
             import_user_module(target)
         experiment = load_spec(args.spec)
+        if args.data is not None:
+            experiment = attrs.evolve(experiment, data=args.data)
+        experiment, note = for_data(experiment)
+        if note:
+            print(note)
         layers, where = list(experiment.model), experiment.source
         phases = phases_table(experiment)
     else:

@@ -8,6 +8,7 @@ level (``model``, ``loss``, ``optimizer``, ``regularization``, ``seed``, ``dtype
 """
 
 import attrs
+import numpy as np
 
 from tgraph.errors import ConfigError
 from tgraph.layers.base import positive_int
@@ -15,7 +16,8 @@ from tgraph.optim.base import get_optimizer
 from tgraph.optim.optimizers import SGD
 from tgraph.optim.regularizers import Regularization
 
-__all__ = ["Training", "ModelConfig", "build_model", "config_of", "DTYPES"]
+__all__ = ["Training", "ModelConfig", "build_model", "config_of", "resolve_for_data",
+           "follows_data", "DTYPES"]
 
 DTYPES = ("float32", "float64")
 
@@ -107,6 +109,67 @@ def build_model(config, mode=None):
         kwargs["optimizer"] = attrs.evolve(kwargs["optimizer"])
     kwargs["layers"] = list(kwargs["layers"])
     return Model(**kwargs, mode=mode)
+
+
+def follows_data(layers):
+    """True if ``layers`` take a size from the data: ``Input()``, ``Dense("classes")``."""
+    from tgraph.layers.core import CLASSES, Input
+
+    return any((isinstance(layer, Input) and layer.shape is None)
+               or getattr(layer, "units", None) == CLASSES for layer in layers)
+
+
+def resolve_for_data(config, input_shape, num_classes, where="the data"):
+    """``config`` with the sizes that follow the data set: the one place they are resolved.
+
+    ``Input()`` gets the shape of one example, ``input_shape``, or its product when only
+    that fits the layers after it (an MLP, whose ``Dense`` layers take (batch, features),
+    on (28, 28) images gets (784,), the tutorials' flat MNIST); ``Dense("classes")`` gets
+    ``num_classes`` units. A config without placeholders comes back unchanged.
+
+    Args:
+        config: a :class:`ModelConfig`.
+        input_shape: the shape of one example, e.g. ``(30,)`` or ``(3, 32, 32)``.
+        num_classes: the number of classes, or None (unknown).
+        where: the data, named in messages.
+
+    Returns:
+        The resolved :class:`ModelConfig`.
+
+    Raises:
+        ConfigError: ``Dense("classes")`` for data without classes.
+    """
+    from tgraph.layers.core import CLASSES, Input
+
+    layers = list(config.layers)
+    for i, layer in enumerate(layers):
+        if getattr(layer, "units", None) == CLASSES:
+            if not num_classes:
+                raise ConfigError(f"layer {i} ({type(layer).__name__}): units=\"classes\" needs "
+                                  f"data with classes, and {where} has none; give a number of units")
+            layers[i] = attrs.evolve(layer, units=int(num_classes))
+    if layers and isinstance(layers[0], Input) and layers[0].shape is None:
+        layers[0] = Input(_input_shape(layers[1:], tuple(int(d) for d in input_shape)))
+    return attrs.evolve(config, layers=tuple(layers))
+
+
+def _input_shape(rest, shape):
+    """``shape``, or its product if only the flat shape fits the layers after ``Input``."""
+    from tgraph.errors import ShapeError, TGraphError
+    from tgraph.layers.core import Input
+    from tgraph.network import infer_shapes
+
+    if len(shape) == 1:
+        return shape
+    for candidate in (shape, (int(np.prod(shape)),)):
+        try:
+            infer_shapes([Input(candidate), *rest])
+            return candidate
+        except ShapeError:
+            continue
+        except TGraphError:
+            return shape
+    return shape  # building the model reports why it does not fit
 
 
 def config_of(model):

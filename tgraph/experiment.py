@@ -13,21 +13,61 @@ Only ``model`` is required; see :class:`Experiment` for the others.
 import attrs
 
 from tgraph.config import ModelConfig, Training, boolean, build_model, float_dtype
+from tgraph.data.folders import COLOR_MODES
+from tgraph.data.layout import LAYOUTS
+from tgraph.data.loading import FORMAT_NAMES
+from tgraph.data.preprocessing import IMPUTE, KINDS
+from tgraph.data.splits import VALID_SPLITS
 from tgraph.errors import ConfigError
 from tgraph.optim.base import get_optimizer
 from tgraph.optim.optimizers import SGD
 from tgraph.optim.regularizers import Regularization
 from tgraph.pretraining import check_pretraining
 
-__all__ = ["Training", "Experiment", "SPEC_NAMES"]
+__all__ = ["Training", "Experiment", "SPEC_NAMES", "DATA_OPTIONS"]
 
 # ModelConfig field -> the spec file's (and Experiment's) name, where they differ.
 _SPEC_NAME = {"layers": "model"}
+
+# The Experiment fields that say how to load the data -> the load_dataset keyword they set
+# (the one list: spec files, --set and the command-line options of `tgraph train` use it).
+DATA_OPTIONS = {
+    "data_format": "format", "test_data": "test_path", "valid_fraction": "valid_fraction",
+    "valid_size": "valid_size", "valid_split": "valid_split", "preprocessing": "preprocessing",
+    "impute": "impute", "layout": "layout", "target": "target", "header": "header",
+    "delimiter": "delimiter", "image_size": "image_size", "color_mode": "color_mode",
+    "cifar_labels": "cifar_labels",
+}
 
 
 def _fraction(instance, attribute, value):
     if not (isinstance(value, (int, float)) and 0 < value < 1):
         raise ConfigError(f"`{attribute.name}` (={value!r}) must be in (0, 1), e.g. 0.2")
+
+
+def _one_of(*options):
+    def check(instance, attribute, value):
+        if value not in options:
+            raise ConfigError(f"`{attribute.name}` (={value!r}) must be one of "
+                              f"{', '.join(map(repr, options))}")
+    return check
+
+
+def _optional_count(instance, attribute, value):
+    if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
+                                  and value > 0):
+        raise ConfigError(f"`{attribute.name}` (={value!r}) must be None or a positive integer")
+
+
+def _image_size(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _check_image_size(instance, attribute, value):
+    if value is not None and not (isinstance(value, tuple) and len(value) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+        raise ConfigError(f"`{attribute.name}` (={value!r}) must be None or (height, width) "
+                          "in pixels, e.g. (32, 32)")
 
 
 def _tuple_if_list(value):
@@ -64,6 +104,15 @@ class Experiment:
             port from the tutorial's exact weights (default: a seeded ``Generator``).
         data: default data path (None: the embedded MNIST subset).
         valid_fraction: validation share of a training set without its own.
+        valid_size: the number of validation examples instead (None: ``valid_fraction``).
+        valid_split: ``"last"`` (the file's last part), ``"random"`` (seeded, stratified by
+            class) or None (random for image folders, last for other formats).
+        test_data: a separate test file of the same format as ``data``.
+        preprocessing: ``"auto"`` (images scaled to [0, 1], tables standardized),
+            ``"scale"``, ``"standardize"``, ``"normalize"`` or ``"none"``.
+        data_format, impute, layout, target, header, delimiter, image_size, color_mode,
+        cifar_labels: how to read ``data``: the :func:`tgraph.data.load_dataset` arguments
+            ``format``, ``impute``, ... (see :data:`DATA_OPTIONS`).
         source: the spec file path.
         description: the spec file's docstring.
     """
@@ -79,6 +128,20 @@ class Experiment:
     legacy_init: bool = attrs.field(default=False, validator=boolean)
     data: str | None = None
     valid_fraction: float = attrs.field(default=0.2, validator=_fraction)
+    valid_size: int | None = attrs.field(default=None, validator=_optional_count)
+    valid_split: str | None = attrs.field(default=None, validator=_one_of(None, *VALID_SPLITS))
+    test_data: str | None = None
+    preprocessing: str = attrs.field(default="auto", validator=_one_of("auto", *KINDS))
+    data_format: str | None = attrs.field(default=None, validator=_one_of(None, *FORMAT_NAMES))
+    impute: str | None = attrs.field(default=None, validator=_one_of(*IMPUTE))
+    layout: str | None = attrs.field(default=None, validator=_one_of(None, *LAYOUTS))
+    target: str | int | None = None
+    header: bool | None = attrs.field(default=None, validator=_one_of(None, True, False))
+    delimiter: str | None = None
+    image_size: tuple | None = attrs.field(default=None, converter=_image_size,
+                                           validator=_check_image_size)
+    color_mode: str | None = attrs.field(default=None, validator=_one_of(None, *COLOR_MODES))
+    cifar_labels: str = attrs.field(default="fine", validator=_one_of("fine", "coarse"))
     source: str = "<python>"
     description: str = ""
     pretraining: object = attrs.field(default=None, converter=_tuple_if_list,
@@ -89,6 +152,10 @@ class Experiment:
         """The :class:`tgraph.config.ModelConfig` of this experiment."""
         return ModelConfig(**{f.name: getattr(self, _SPEC_NAME.get(f.name, f.name))
                               for f in attrs.fields(ModelConfig)})
+
+    def load_options(self):
+        """The :func:`tgraph.data.load_dataset` keyword arguments of the data options."""
+        return {keyword: getattr(self, name) for name, keyword in DATA_OPTIONS.items()}
 
     def build_model(self, mode=None):
         """A freshly initialised :class:`tgraph.Model` (see :func:`tgraph.config.build_model`)."""

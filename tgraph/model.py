@@ -18,9 +18,9 @@ from tgraph.backend import compile_steps, get_mode
 from tgraph.backend.threads import one_pool
 from tgraph.errors import ConfigError, DataError, ModelFileError, SpecError
 from tgraph.network import build
-from tgraph.objective import objective, target_variable
+from tgraph.objective import objective, takes_labels, target_variable
 from tgraph.ops.losses import get_loss
-from tgraph.ops.metrics import errors
+from tgraph.ops.metrics import TOP_K, TOP_K_MIN_CLASSES, errors, top_k_errors
 from tgraph.optim.base import get_optimizer, learning_rate_of, set_learning_rate
 from tgraph.optim.constraints import apply_max_norm, total_norm_constraint
 from tgraph.optim.regularizers import Regularization
@@ -118,6 +118,27 @@ class Model:
     def layers(self):
         return self.network.specs
 
+    @property
+    def takes_labels(self):
+        """True if targets are (N,) class labels, with an error rate (see
+        :func:`tgraph.objective.takes_labels`)."""
+        return takes_labels(self.network, self.loss)
+
+    @property
+    def num_classes(self):
+        """Number of classes of a classifier (2 for one sigmoid unit), else None."""
+        if not self.takes_labels:
+            return None
+        units = self.network.output_shape[-1]
+        return 2 if units == 1 else units
+
+    @property
+    def top_k(self):
+        """The k of the top-k error :meth:`evaluate` reports (``TOP_K`` for classifiers
+        of ``TOP_K_MIN_CLASSES`` classes or more), or None."""
+        n = self.num_classes
+        return TOP_K if n is not None and n >= TOP_K_MIN_CLASSES else None
+
     def summary(self):
         """The layer table (see :func:`tgraph.summary.summary`)."""
         return summary(self.network)
@@ -176,15 +197,19 @@ class Model:
         _check_finite(x, "inputs")
         if y is None:
             return x, None
-        if self.loss.target == "labels":
+        if self.takes_labels:
             y = np.ascontiguousarray(y, dtype=np.int32)
             if y.shape != (x.shape[0],):
                 raise DataError(f"labels have shape {y.shape}, expected ({x.shape[0]},)")
-            n_classes = self.network.output_shape[-1]
+            n_classes = self.num_classes
             if y.size and (y.min() < 0 or y.max() >= n_classes):
+                units = self.network.output_shape[-1]
+                what = ("one sigmoid unit (a binary classifier)" if units == 1
+                        else f"{units} units")
                 raise DataError(
                     f"labels range over [{y.min()}, {y.max()}], but the output layer has "
-                    f"{n_classes} units; labels must lie in [0, {n_classes - 1}]"
+                    f"{what}; labels must lie in [0, {n_classes - 1}] (give the output layer "
+                    'one unit per class, e.g. Dense("classes", activation="softmax"))'
                 )
         else:
             y = np.ascontiguousarray(y, dtype=self.dtype)
@@ -270,8 +295,10 @@ class Model:
                 with pytensor.config.change_flags(floatX=self.dtype):
                     terms = objective(self.network, self.loss, x, y, deterministic=True)
                     outputs = [terms.per_example.sum()]
-                    if self.loss.target == "labels":
+                    if self.takes_labels:
                         outputs.append(errors(terms.output, y).sum())
+                    if self.top_k:
+                        outputs.append(top_k_errors(terms.output, y, self.top_k).sum())
                 self._functions[key] = self._compile([x, y], outputs)
             else:
                 with pytensor.config.change_flags(floatX=self.dtype):
@@ -300,20 +327,24 @@ class Model:
 
         Returns:
             Dict with ``loss`` (mean data loss, no penalty) and, for label targets,
-            ``error`` (fraction misclassified, in [0, 1]).
+            ``error`` (fraction misclassified, in [0, 1]; a binary classifier's class is
+            1 where its output exceeds 0.5) and, for 20 classes or more, ``top5_error``
+            (fraction whose label is not among the 5 highest outputs).
         """
         x, y = self.check_data(x, y)
         if len(x) == 0:
             raise DataError("cannot evaluate on an empty set")
         fn = self._inference_function(with_targets=True)
-        sums = np.zeros(2)
+        sums = np.zeros(3)
         with one_pool:
             for i in range(0, len(x), batch_size):
                 out = fn(x[i:i + batch_size], y[i:i + batch_size])
                 sums[: len(out)] += [float(v) for v in out]
         result = {"loss": sums[0] / len(x)}
-        if self.loss.target == "labels":
+        if self.takes_labels:
             result["error"] = sums[1] / len(x)
+        if self.top_k:
+            result[f"top{self.top_k}_error"] = sums[2] / len(x)
         return result
 
     # -- weights and training state -------------------------------------------------

@@ -9,11 +9,13 @@ and the lock file that keeps a second process out while one trains there.
 
 import os
 import shutil
+import sys
 import time
 
 import attrs
 
 from tgraph.callbacks import CSVLogger, JSONLinesLogger, ModelCheckpoint, ProgressLogger
+from tgraph.config import follows_data, resolve_for_data
 from tgraph.errors import ConfigError, ModelFileError, TGraphError
 from tgraph.fileio import write_json
 from tgraph.layerwise import FINETUNE, PHASE_KEY, finetune_meta, pretrain, previous_seconds
@@ -23,7 +25,7 @@ from tgraph.runfiles import RunFiles, RunFinished, lock_run, make_run_directory
 from tgraph.serialize import to_json
 from tgraph.specfile import apply_overrides, load_spec
 
-__all__ = ["train", "train_from_args", "default_out_dir", "RunFinished"]
+__all__ = ["train", "train_from_args", "default_out_dir", "load_data", "for_data", "RunFinished"]
 
 
 def default_out_dir(spec_path, root="runs"):
@@ -81,9 +83,58 @@ def _check_supervised_options(experiment, args):
         )
 
 
+def _with_data_options(experiment, args):
+    """The data options of the command line (``--target``, ``--valid-split``, ...) set in
+    the experiment's fields of the same names (see :data:`tgraph.experiment.DATA_OPTIONS`)."""
+    from tgraph.cli import data_options
+
+    try:
+        return attrs.evolve(experiment, **data_options(args))
+    except TGraphError as err:
+        raise type(err)(f"{experiment.source}: {err}") from None
+
+
+def load_data(experiment, data=None, *, valid_fraction=None, download=False):
+    """The :class:`tgraph.data.Dataset` of an experiment: ``data`` (a path) or its own
+    ``data``, read with its data options (``valid_fraction`` overriding its own)."""
+    from tgraph.data import load_dataset
+
+    options = experiment.load_options()
+    if valid_fraction:
+        options["valid_fraction"] = valid_fraction
+    return load_dataset(data or experiment.data, **options, download=download)
+
+
+def for_data(experiment, dataset=None):
+    """``(experiment, note)``: the experiment with ``Input()`` and ``Dense("classes")``
+    set from the data (see :func:`tgraph.config.resolve_for_data`).
+
+    Args:
+        experiment: an :class:`tgraph.experiment.Experiment`.
+        dataset: its data; None: loaded (:func:`load_data`) only if the spec needs it.
+
+    Returns:
+        The resolved experiment (the same one if it has no such layers), and a sentence
+        saying where the sizes came from (empty if nothing was resolved).
+    """
+    if not follows_data(experiment.model):
+        return experiment, ""
+    if dataset is None:  # shapes only: any validation split does (a sorted file too)
+        dataset = load_data(attrs.evolve(experiment, valid_split=experiment.valid_split or
+                                         "random"))
+    config = resolve_for_data(experiment.model_config, dataset.input_shape,
+                              dataset.num_classes, dataset.source)
+    note = (f"sizes from the data {dataset.source}: examples of shape "
+            f"{tuple(dataset.input_shape)}, {dataset.num_classes} classes")
+    try:
+        return attrs.evolve(experiment, model=config.layers), note
+    except TGraphError as err:
+        raise type(err)(f"{experiment.source}: {err}") from None
+
+
 def train_from_args(args):
     """Run ``tgraph train`` with parsed arguments; returns the metrics dict."""
-    experiment = _with_cli_options(load_spec(args.spec), args)
+    experiment = _with_data_options(_with_cli_options(load_spec(args.spec), args), args)
     out_dir = args.out or args.resume or default_out_dir(args.spec)
     args.out_dir = out_dir
     return train(experiment, out_dir=out_dir, data=args.data, resume=args.resume,
@@ -173,7 +224,9 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
     Args:
         experiment: an :class:`tgraph.experiment.Experiment` (or a spec file path).
         out_dir: output directory (created).
-        data: dataset path (default: the experiment's, else the embedded MNIST subset).
+        data: dataset path (default: the experiment's, else the embedded MNIST subset),
+            read with the experiment's data options (``valid_split``, ``target``, ...);
+            ``Input()`` and ``Dense("classes")`` of the spec are set from it.
         resume: a run directory whose ``last.tgraph`` to continue from.
         valid_fraction: overrides the experiment's validation share.
         download: download the full MNIST first.
@@ -188,17 +241,17 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
         ConfigError: ``out_dir`` cannot be a directory, is in use, or (``fresh``) holds a run.
         RunFinished: ``resume`` names a run that already finished.
     """
-    from tgraph.data import load_dataset
-
     start = time.perf_counter()
     if isinstance(experiment, (str, os.PathLike)):
         experiment = load_spec(experiment)
     if resume:
         _require_checkpoint(resume)
+    dataset = load_data(experiment, data, valid_fraction=valid_fraction, download=download)
+    experiment, note = for_data(experiment, dataset)
+    if verbose:
+        for line in ([note] if note else []) + list(dataset.notes):
+            print(f"note: {line}", file=sys.stderr)
     model = _build_model(experiment, mode)
-    dataset = load_dataset(data or experiment.data,
-                           valid_fraction=valid_fraction or experiment.valid_fraction,
-                           download=download)
     with _claim(out_dir, resume):
         files = RunFiles(out_dir)
         checkpoint = _load_checkpoint(resume, experiment) if resume else None
@@ -211,7 +264,8 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
 
 def _train_in(files, experiment, model, dataset, checkpoint, verbose, start):
     _record(files, experiment)
-    meta = {"spec": os.path.basename(experiment.source), "data": dataset.source}
+    meta = {"spec": os.path.basename(experiment.source), "data": dataset.source,
+            "dataset": dataset.record()}
     previous_wall, state = 0.0, None
     if checkpoint is not None:
         model.set_weights(checkpoint.weights)
@@ -261,14 +315,33 @@ def _with_best_model(state, files):
         "weights": best.weights}}
 
 
+def _split_errors(model, split, name):
+    """``{name_error: ..., name_top5_error: ...}`` of the model on a split (errors only)."""
+    result = model.evaluate(split.x, split.y)
+    errors = {f"{name}_{k}": v for k, v in result.items() if k.endswith("error")}
+    if name == "test" and "test_error" not in errors:
+        errors["test_error"] = None
+    return errors
+
+
+def _no_test_reason(dataset):
+    notes = [n for n in dataset.notes if n.startswith("no test split")]
+    return notes[0] if notes else f"{dataset.source} has no test split"
+
+
 def _finish(model, trainer, dataset, files, meta, wall):
     best = trainer.best_model
     best.restore(model)  # the final weights if no validation ever ran
     metrics = dict(meta)
     if dataset.test is not None:
-        metrics["test_error"] = model.evaluate(dataset.test.x, dataset.test.y).get("error")
+        metrics.update(_split_errors(model, dataset.test, "test"))
+    else:
+        metrics["test_error"] = None
+        metrics["test_error_reason"] = _no_test_reason(dataset)
     if dataset.valid is not None:
-        metrics["best_valid_error"] = model.evaluate(dataset.valid.x, dataset.valid.y).get("error")
+        valid = _split_errors(model, dataset.valid, "valid")
+        metrics["best_valid_error"] = valid.pop("valid_error", None)
+        metrics.update({f"best_{k}": v for k, v in valid.items()})
     samples = trainer.iteration * trainer.batch_size
     metrics.update({
         "best_epoch": best.epoch, "best_iteration": best.iteration,

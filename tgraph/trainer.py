@@ -173,7 +173,9 @@ class Trainer:
         """
         validation = []
         if self.has_split("valid"):
-            validation = [*(("valid_error",) if self._has_labels() else ()), "valid_loss"]
+            validation = [*(("valid_error",) if self._has_labels() else ()),
+                          *((f"valid_top{k}_error",) if (k := self._top_k()) else ()),
+                          "valid_loss"]
             validation += [k for cb in self.callbacks for k in cb.log_keys().get("validation", ())]
         if when == "validation":
             return tuple(dict.fromkeys(validation))
@@ -201,14 +203,22 @@ class Trainer:
         if key.startswith("valid_") and not self.has_split("valid"):
             return text + "; valid_* keys need a validation split, and the data has none"
         if key == "valid_error":
-            return text + "; valid_error needs a loss on class labels (e.g. 'nll')"
+            return text + ("; valid_error needs a loss on class labels (e.g. 'nll', or "
+                           "'binary_crossentropy' on one sigmoid unit)")
+        if key.startswith("valid_top"):
+            return text + "; a top-5 error is reported for 20 classes or more"
         if key in self.log_keys("epoch"):
             return text + f"; {key} is in the epoch logs only"
         return text
 
     def _has_labels(self):
-        loss = getattr(self.model, "loss", None)
+        if hasattr(self.model, "takes_labels"):
+            return self.model.takes_labels
+        loss = getattr(self.model, "loss", None)  # a model that quacks like tgraph.Model
         return getattr(loss, "target", "labels") == "labels"
+
+    def _top_k(self):
+        return getattr(self.model, "top_k", None)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -321,6 +331,7 @@ class Trainer:
         logs = {"valid_loss": result["loss"]}
         if "error" in result:
             logs["valid_error"] = result["error"]
+        logs.update({f"valid_{k}": v for k, v in result.items() if k.startswith("top")})
         if self._best_at_validation:
             self.best_model.observe(logs, self.model, self.current_epoch, self.iteration)
         self._call("on_validation_end", self.iteration, logs)

@@ -40,6 +40,7 @@ from tgraph.data.loading import (
     embedded_path,
     format_of,
     load_dataset,
+    reload_dataset,
     split_off_validation,
 )
 from tgraph.data.npz import read_npz_dataset
@@ -52,6 +53,7 @@ __all__ = [
     "Dataset",
     "shuffle",
     "load_dataset",
+    "reload_dataset",
     "build_dataset",
     "format_of",
     "from_arrays",

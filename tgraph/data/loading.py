@@ -52,6 +52,7 @@ __all__ = [
     "EMBEDDED_SOURCE",
     "embedded_path",
     "load_dataset",
+    "reload_dataset",
     "build_dataset",
     "format_of",
     "kind_of_data",
@@ -225,6 +226,40 @@ def load_dataset(path=None, *, format=None, valid_fraction=0.2, valid_size=None,
               "impute": impute, "layout": layout,
               **{name: options[name] for name in _READERS[fmt][1]}}
     return attrs.evolve(dataset, load_options=_jsonable(reload))
+
+
+def reload_dataset(record, path=None, **options):
+    """The data a run trained on, read again from its :meth:`Dataset.record`.
+
+    The splits come out as in training, with the stored class names and the stored
+    fitted preprocessing (applied as it is, not fitted again).
+
+    Args:
+        record: a :meth:`Dataset.record` dict (a run's ``metrics.json`` or model file
+            ``dataset``).
+        path: another dataset to read instead of the recorded source (e.g. ``--data``):
+            it gets the recorded preprocessing and class names, and only ``options``.
+        **options: :func:`load_dataset` arguments that replace the recorded ones.
+
+    Raises:
+        DataError: the data came from Python objects (nothing to read again), or the
+            recorded source is gone.
+    """
+    preprocessing = record.get("preprocessing")
+    fixed = {"class_names": record.get("class_names"),
+             "preprocessing": "auto" if preprocessing is None
+             else Preprocessing.from_dict(preprocessing, "the run's preprocessing")}
+    if path is not None:
+        return load_dataset(path, **options, **fixed)
+    source = record.get("source")
+    if source == EMBEDDED_SOURCE:
+        source = None
+    elif not record.get("load_options"):
+        raise DataError(f"the run's data ({source}) came from Python objects, which cannot be "
+                        "read again; give the data (`--data PATH`)")
+    stored = {k: tuple(v) if k == "image_size" and v else v
+              for k, v in record.get("load_options", {}).items()}
+    return load_dataset(source, **{**stored, **options}, **fixed)
 
 
 def _jsonable(options):

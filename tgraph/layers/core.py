@@ -17,7 +17,12 @@ from tgraph.validate import (
     positive_int,
 )
 
-__all__ = ["Input", "Dense", "Activation", "Flatten", "Reshape", "known_activation", "known_init"]
+__all__ = ["Input", "Dense", "Activation", "Flatten", "Reshape", "known_activation", "known_init",
+           "CLASSES"]
+
+CLASSES = "classes"
+"""``Dense(CLASSES, ...)``: one unit per class, resolved from the data when a run builds the
+model (see :func:`tgraph.config.resolve_for_data`)."""
 
 
 def known_activation(instance, attribute, value):
@@ -37,13 +42,20 @@ def known_init(instance, attribute, value):
 
 
 def _positive_dims(instance, attribute, value):
+    if value is None:
+        return
     if not isinstance(value, tuple) or not value or not all(
         isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value
     ):
         raise SpecError(
             f"{type(instance).__name__}: `{attribute.name}` (={value!r}) must be a non-empty "
-            "tuple of positive integers, without the batch dimension, e.g. (784,) or (1, 28, 28)."
+            "tuple of positive integers, without the batch dimension, e.g. (784,) or (1, 28, 28), "
+            "or None (Input()) to take the shape from the data"
         )
+
+
+def _optional_int_tuple(value):
+    return None if value is None else int_tuple()(value)
 
 
 @attrs.frozen
@@ -51,16 +63,29 @@ class Input(Layer):
     """The network's input: one example's shape, without the batch dimension.
 
     Attributes:
-        shape: e.g. ``(784,)`` for flat MNIST or ``(1, 28, 28)`` for images (NCHW).
+        shape: e.g. ``(784,)`` for flat MNIST or ``(1, 28, 28)`` for images (NCHW); None
+            (``Input()``): the shape of the data's examples, set when a run builds the
+            model from its data (flattened when the next layer takes (batch, features);
+            see :func:`tgraph.config.resolve_for_data`).
     """
 
-    shape: tuple = attrs.field(converter=int_tuple(), validator=_positive_dims)
+    shape: tuple | None = attrs.field(default=None, converter=_optional_int_tuple,
+                                      validator=_positive_dims)
 
     def output_shape(self, input_shape):
+        if self.shape is None:
+            raise ShapeError("Input() has no shape: it takes the shape of the data's examples "
+                             "when `tgraph train` (or tgraph.config.resolve_for_data) builds the "
+                             "model from its data; give Input(shape=...) to build it without data")
         return (None, *self.shape)
 
     def apply(self, x, params, ctx):
         return x
+
+
+def _units(instance, attribute, value):
+    if value != CLASSES:
+        positive_int(instance, attribute, value)
 
 
 @attrs.frozen
@@ -70,7 +95,8 @@ class Dense(Layer):
     Input (N, D) -> output (N, units). ``W`` has shape (D, units), ``b`` (units,).
 
     Attributes:
-        units: number of output units.
+        units: number of output units, or ``"classes"`` (:data:`CLASSES`): one unit per
+            class of the data, set when a run builds the model from its data.
         activation: activation name (see :mod:`tgraph.ops.activations`).
         use_bias: add a bias ``b`` (not regularized).
         init: initializer of ``W`` (name or object), Glorot uniform by default.
@@ -82,7 +108,7 @@ class Dense(Layer):
             (Srivastava et al. 2014).
     """
 
-    units: int = attrs.field(validator=positive_int)
+    units: int = attrs.field(validator=_units)
     activation: str = attrs.field(default="linear", validator=known_activation)
     use_bias: bool = attrs.field(default=True, validator=boolean)
     init: object = attrs.field(default="glorot_uniform", validator=known_init)
@@ -93,6 +119,10 @@ class Dense(Layer):
 
     def output_shape(self, input_shape):
         check_ndim(input_shape, 2, "(batch, features); insert Flatten() before it")
+        if self.units == CLASSES:
+            raise ShapeError('Dense("classes") has one unit per class of the data: the number is '
+                             "set when `tgraph train` (or tgraph.config.resolve_for_data) builds "
+                             "the model from its data; give a number of units to build it without")
         return (input_shape[0], self.units)
 
     def param_specs(self, input_shape):
