@@ -387,7 +387,6 @@ def _run_summary(args):
     import attrs
 
     from tgraph.modelfile import layers_from_spec
-    from tgraph.run import for_data
     from tgraph.pretraining import phases_table
     from tgraph.specfile import import_user_module, load_spec
     from tgraph.summary import summary
@@ -399,7 +398,7 @@ def _run_summary(args):
         experiment = load_spec(args.spec)
         if args.data is not None:
             experiment = attrs.evolve(experiment, data=args.data)
-        experiment, note = for_data(experiment)
+        experiment, note = experiment.for_data()
         if note:
             print(note)
         layers, where = list(experiment.model), experiment.source

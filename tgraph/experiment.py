@@ -12,7 +12,15 @@ Only ``model`` is required; see :class:`Experiment` for the others.
 
 import attrs
 
-from tgraph.config import ModelConfig, Training, boolean, build_model, float_dtype
+from tgraph.config import (
+    ModelConfig,
+    Training,
+    boolean,
+    build_model,
+    float_dtype,
+    follows_data,
+    resolve_for_data,
+)
 from tgraph.data.folders import COLOR_MODES
 from tgraph.data.layout import LAYOUTS
 from tgraph.data.loading import FORMAT_NAMES
@@ -157,9 +165,46 @@ class Experiment:
         """The :func:`tgraph.data.load_dataset` keyword arguments of the data options."""
         return {keyword: getattr(self, name) for name, keyword in DATA_OPTIONS.items()}
 
+    def load_data(self, data=None, *, valid_fraction=None, download=False):
+        """The :class:`tgraph.data.Dataset` of ``data`` (a path; default: the experiment's
+        ``data``), read with the experiment's data options (``valid_fraction`` overriding
+        its own)."""
+        from tgraph.data import load_dataset
+
+        options = self.load_options()
+        if valid_fraction:
+            options["valid_fraction"] = valid_fraction
+        return load_dataset(data or self.data, **options, download=download)
+
+    def for_data(self, dataset=None):
+        """``(experiment, note)``: this experiment with ``Input()`` and ``Dense("classes")``
+        set from the data (see :func:`tgraph.config.resolve_for_data`).
+
+        Args:
+            dataset: the data; None: the experiment's own (:meth:`load_data`), read only
+                if the model has such layers (with a random validation split if none is
+                set: the split does not change the sizes, and a sorted file is then no
+                error).
+
+        Returns:
+            The resolved experiment (this one if the model has no such layers), and a
+            sentence saying where the sizes came from (empty if nothing was resolved).
+        """
+        if not follows_data(self.model):
+            return self, ""
+        if dataset is None:
+            dataset = attrs.evolve(self, valid_split=self.valid_split or "random").load_data()
+        config = resolve_for_data(self.model_config, dataset.input_shape, dataset.num_classes,
+                                  dataset.source)
+        note = (f"sizes from the data {dataset.source}: examples of shape "
+                f"{tuple(dataset.input_shape)}, {dataset.num_classes} classes")
+        return attrs.evolve(self, model=config.layers), note
+
     def build_model(self, mode=None):
-        """A freshly initialised :class:`tgraph.Model` (see :func:`tgraph.config.build_model`)."""
-        return build_model(self.model_config, mode=mode)
+        """A freshly initialised :class:`tgraph.Model` (see :func:`tgraph.config.build_model`);
+        ``Input()`` and ``Dense("classes")`` are set from the experiment's data (see
+        :meth:`for_data`)."""
+        return build_model(self.for_data()[0].model_config, mode=mode)
 
     def trainer(self, model, extra_callbacks=()):
         """A :class:`tgraph.trainer.Trainer` for ``model`` with this experiment's settings.

@@ -15,7 +15,6 @@ import time
 import attrs
 
 from tgraph.callbacks import CSVLogger, JSONLinesLogger, ModelCheckpoint, ProgressLogger
-from tgraph.config import follows_data, resolve_for_data
 from tgraph.errors import ConfigError, ModelFileError, TGraphError
 from tgraph.fileio import write_json
 from tgraph.layerwise import FINETUNE, PHASE_KEY, finetune_meta, pretrain, previous_seconds
@@ -25,7 +24,7 @@ from tgraph.runfiles import RunFiles, RunFinished, lock_run, make_run_directory
 from tgraph.serialize import to_json
 from tgraph.specfile import apply_overrides, load_spec
 
-__all__ = ["train", "train_from_args", "default_out_dir", "load_data", "for_data", "RunFinished"]
+__all__ = ["train", "train_from_args", "default_out_dir", "RunFinished"]
 
 
 def default_out_dir(spec_path, root="runs"):
@@ -90,44 +89,6 @@ def _with_data_options(experiment, args):
 
     try:
         return attrs.evolve(experiment, **data_options(args))
-    except TGraphError as err:
-        raise type(err)(f"{experiment.source}: {err}") from None
-
-
-def load_data(experiment, data=None, *, valid_fraction=None, download=False):
-    """The :class:`tgraph.data.Dataset` of an experiment: ``data`` (a path) or its own
-    ``data``, read with its data options (``valid_fraction`` overriding its own)."""
-    from tgraph.data import load_dataset
-
-    options = experiment.load_options()
-    if valid_fraction:
-        options["valid_fraction"] = valid_fraction
-    return load_dataset(data or experiment.data, **options, download=download)
-
-
-def for_data(experiment, dataset=None):
-    """``(experiment, note)``: the experiment with ``Input()`` and ``Dense("classes")``
-    set from the data (see :func:`tgraph.config.resolve_for_data`).
-
-    Args:
-        experiment: an :class:`tgraph.experiment.Experiment`.
-        dataset: its data; None: loaded (:func:`load_data`) only if the spec needs it.
-
-    Returns:
-        The resolved experiment (the same one if it has no such layers), and a sentence
-        saying where the sizes came from (empty if nothing was resolved).
-    """
-    if not follows_data(experiment.model):
-        return experiment, ""
-    if dataset is None:  # shapes only: any validation split does (a sorted file too)
-        dataset = load_data(attrs.evolve(experiment, valid_split=experiment.valid_split or
-                                         "random"))
-    config = resolve_for_data(experiment.model_config, dataset.input_shape,
-                              dataset.num_classes, dataset.source)
-    note = (f"sizes from the data {dataset.source}: examples of shape "
-            f"{tuple(dataset.input_shape)}, {dataset.num_classes} classes")
-    try:
-        return attrs.evolve(experiment, model=config.layers), note
     except TGraphError as err:
         raise type(err)(f"{experiment.source}: {err}") from None
 
@@ -246,8 +207,8 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
         experiment = load_spec(experiment)
     if resume:
         _require_checkpoint(resume)
-    dataset = load_data(experiment, data, valid_fraction=valid_fraction, download=download)
-    experiment, note = for_data(experiment, dataset)
+    dataset = experiment.load_data(data, valid_fraction=valid_fraction, download=download)
+    experiment, note = experiment.for_data(dataset)
     if verbose:
         for line in ([note] if note else []) + list(dataset.notes):
             print(f"note: {line}", file=sys.stderr)

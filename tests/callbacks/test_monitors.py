@@ -64,7 +64,8 @@ def test_valid_error_needs_a_loss_on_labels():
         fit(EarlyStopping(), model=Regression([0.5] * 10))
     assert str(err.value) == (
         "EarlyStopping: monitor 'valid_error' is not a key of this run's epoch logs; available: "
-        f"valid_loss, {EPOCH_KEYS}; valid_error needs a loss on class labels (e.g. 'nll')")
+        f"valid_loss, {EPOCH_KEYS}; valid_error needs a loss on class labels (e.g. 'nll', or "
+        "'binary_crossentropy' on one sigmoid unit)")
 
 
 @pytest.mark.parametrize("make", [

@@ -231,7 +231,8 @@ def test_leaky_relu_slope_below_zero():
 @pytest.mark.parametrize("make, message", [
     (lambda: L.Input(shape=(-3, 28)),
      "Input: `shape` (=(-3, 28)) must be a non-empty tuple of positive integers, without the "
-     "batch dimension, e.g. (784,) or (1, 28, 28)."),
+     "batch dimension, e.g. (784,) or (1, 28, 28), or None (Input()) for the shape of the "
+     "data's examples."),
     (lambda: L.Dense(0), "Dense: `units` (=0) must be a positive integer."),
     (lambda: L.Dropout(1.5), "Dropout: `rate` (=1.5) must be in [0, 1): the fraction of units "
                              "dropped."),

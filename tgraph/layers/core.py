@@ -50,7 +50,7 @@ def _positive_dims(instance, attribute, value):
         raise SpecError(
             f"{type(instance).__name__}: `{attribute.name}` (={value!r}) must be a non-empty "
             "tuple of positive integers, without the batch dimension, e.g. (784,) or (1, 28, 28), "
-            "or None (Input()) to take the shape from the data"
+            "or None (Input()) for the shape of the data's examples."
         )
 
 
