@@ -111,6 +111,7 @@ def test_input_and_classes_resolve_from_the_data():
     assert resolved.layers[-1] == L.Dense(10)
     conv = ModelConfig([L.Input(), L.Conv2D(2, 3), L.Flatten(), L.Dense("classes")])
     assert resolve_for_data(conv, (3, 8, 8), 4).layers[0] == L.Input((3, 8, 8))
+    assert resolve_for_data(conv, (8, 8), 4).layers[0] == L.Input((1, 8, 8))  # grayscale
     fixed = ModelConfig([L.Input((4,)), L.Dense(3)])
     assert resolve_for_data(fixed, (9,), 7) == fixed
 

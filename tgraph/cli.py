@@ -199,9 +199,7 @@ def _summary_parser(sub):
                        description="Print the layer table (output shapes, parameter counts) of "
                                    "a spec file or a saved model.")
     p.add_argument("spec", help="spec file or model file")
-    p.add_argument("--data", metavar="PATH",
-                   help="the data whose shape and classes set Input() and Dense(\"classes\") "
-                        "(default: the spec's `data`, else the embedded MNIST subset)")
+    _data_args(p)  # the data whose shape and classes set Input() and Dense("classes")
     _import_args(p)
     p.set_defaults(run=_run_summary)
 
@@ -396,9 +394,9 @@ def _run_summary(args):
         for target in args.imports:
             import_user_module(target)
         experiment = load_spec(args.spec)
-        if args.data is not None:
-            experiment = attrs.evolve(experiment, data=args.data)
-        experiment, note = experiment.for_data()
+        experiment = attrs.evolve(experiment, data=args.data or experiment.data,
+                                  **data_options(args))
+        experiment, note = experiment.for_data(download=args.download)
         if note:
             print(note)
         layers, where = list(experiment.model), experiment.source

@@ -122,9 +122,10 @@ def follows_data(layers):
 def resolve_for_data(config, input_shape, num_classes, where="the data"):
     """``config`` with the sizes that follow the data set: the one place they are resolved.
 
-    ``Input()`` gets the shape of one example, ``input_shape``, or its product when only
-    that fits the layers after it (an MLP, whose ``Dense`` layers take (batch, features),
-    on (28, 28) images gets (784,), the tutorials' flat MNIST); ``Dense("classes")`` gets
+    ``Input()`` gets the shape of one example, ``input_shape``, or the first of these
+    that fits the layers after it: ``(1, H, W)`` for (H, W) grayscale images (a
+    convolution's one channel), or the product (an MLP, whose ``Dense`` layers take
+    (batch, features), on (28, 28) images gets (784,), the tutorials' flat MNIST); ``Dense("classes")`` gets
     ``num_classes`` units. A config without placeholders comes back unchanged.
 
     Args:
@@ -154,14 +155,18 @@ def resolve_for_data(config, input_shape, num_classes, where="the data"):
 
 
 def _input_shape(rest, shape):
-    """``shape``, or its product if only the flat shape fits the layers after ``Input``."""
+    """The first of ``shape``, ``(1, *shape)`` (2-D only) and the flat shape that fits the
+    layers after ``Input``; ``shape`` if none does (building the model then says why)."""
     from tgraph.errors import ShapeError, TGraphError
     from tgraph.layers.core import Input
     from tgraph.network import infer_shapes
 
     if len(shape) == 1:
         return shape
-    for candidate in (shape, (int(np.prod(shape)),)):
+    candidates = [shape, (int(np.prod(shape)),)]
+    if len(shape) == 2:
+        candidates.insert(1, (1, *shape))  # grayscale (H, W) images for a convolution
+    for candidate in candidates:
         try:
             infer_shapes([Input(candidate), *rest])
             return candidate

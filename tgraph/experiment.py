@@ -176,7 +176,7 @@ class Experiment:
             options["valid_fraction"] = valid_fraction
         return load_dataset(data or self.data, **options, download=download)
 
-    def for_data(self, dataset=None):
+    def for_data(self, dataset=None, *, download=False):
         """``(experiment, note)``: this experiment with ``Input()`` and ``Dense("classes")``
         set from the data (see :func:`tgraph.config.resolve_for_data`).
 
@@ -185,6 +185,7 @@ class Experiment:
                 if the model has such layers (with a random validation split if none is
                 set: the split does not change the sizes, and a sorted file is then no
                 error).
+            download: download the full MNIST first (see :meth:`load_data`).
 
         Returns:
             The resolved experiment (this one if the model has no such layers), and a
@@ -193,7 +194,8 @@ class Experiment:
         if not follows_data(self.model):
             return self, ""
         if dataset is None:
-            dataset = attrs.evolve(self, valid_split=self.valid_split or "random").load_data()
+            dataset = attrs.evolve(self, valid_split=self.valid_split or "random").load_data(
+                download=download)
         config = resolve_for_data(self.model_config, dataset.input_shape, dataset.num_classes,
                                   dataset.source)
         note = (f"sizes from the data {dataset.source}: examples of shape "
