@@ -267,20 +267,15 @@ def _import_spec_copies(content):
         raise UnknownTypeError(missing[0], f"{content.path}: ", "".join(f"; {f}" for f in failures))
 
 
-def _model_data(content):
-    """The data record a model file keeps (:meth:`tgraph.data.Dataset.record`), or {}."""
-    record = content.meta.get("dataset")
-    return record if isinstance(record, dict) else {}
-
-
 def _eval_dataset(args, content):
     """The run's own data (its recorded source, options, preprocessing and class names),
     or ``--data`` with the model's preprocessing and class names."""
     from tgraph.data import load_dataset, reload_dataset
     from tgraph.experiment import DATA_OPTIONS
+    from tgraph.modelfile import dataset_record
 
     options = {DATA_OPTIONS[k]: v for k, v in data_options(args).items()}
-    record = _model_data(content)
+    record = dataset_record(content)
     if args.download:
         options["download"] = True
     if record:
@@ -340,8 +335,9 @@ def _print_eval(data, result, reports):
 def _input_options(content, model):
     """load_inputs arguments that turn predict's inputs into what the model was trained on."""
     from tgraph.data import Preprocessing
+    from tgraph.modelfile import dataset_record
 
-    record = _model_data(content)
+    record = dataset_record(content)
     shape = tuple(record.get("input_shape") or model.network.input_shape[1:])
     options = {}
     if len(shape) == 3:
@@ -365,7 +361,7 @@ def _pixel_scaling(preprocessing):
 
 def _run_predict(args):
     from tgraph.data import load_inputs
-    from tgraph.modelfile import model_of
+    from tgraph.modelfile import dataset_record, model_of
     from tgraph.predictions import format_predictions, write_predictions
 
     content = _read_model(args, args.model)
@@ -375,7 +371,7 @@ def _run_predict(args):
     x, names = load_inputs(args.input, invert=args.invert, **_input_options(content, model),
                            **table)
     probs = model.predict(x)
-    class_names = _model_data(content).get("class_names")
+    class_names = dataset_record(content).get("class_names")
     if args.out:
         write_predictions(args.out, probs, names, class_names)
     print(format_predictions(probs, names, class_names))

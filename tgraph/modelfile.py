@@ -3,6 +3,8 @@
 Layout of ``model.tgraph``::
 
     tgraph.json             format, versions, the spec (layers, loss, optimizer, ...), meta
+                            (a trained model's meta["dataset"]: the data's class names, the
+                            fitted preprocessing as JSON, source, splits; see dataset_record)
     weights/<param>.npy     one array per parameter, e.g. weights/1_dense/W.npy
     training.json           checkpoints only: counters, random streams, callback states
     arrays/<n>.npy          checkpoints only: arrays referenced from training.json
@@ -26,6 +28,7 @@ from tgraph.serialize import UnknownTypeError, from_json, to_json
 
 __all__ = ["ModelFile", "save_model", "read_model_file", "load_model", "model_of", "model_spec",
            "model_from_spec", "config_from_spec", "layers_from_spec", "unknown_layer_types",
+           "dataset_record",
            "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "tgraph-model"
@@ -216,6 +219,19 @@ def model_of(content, *, mode=None):
         raise ModelFileError(f"{content.path}: {err}") from None
     model.meta = content.meta
     return model
+
+
+def dataset_record(content):
+    """The record of the data a model was trained on (``meta["dataset"]``, written by
+    ``tgraph train``; see :meth:`tgraph.data.Dataset.record`), or {} for other files.
+
+    Its ``class_names`` name the outputs, its ``preprocessing``
+    (:meth:`tgraph.data.Preprocessing.from_dict`) transforms new inputs as in training,
+    and ``source`` with ``load_options`` reads the data again
+    (:func:`tgraph.data.reload_dataset`).
+    """
+    record = content.meta.get("dataset")
+    return record if isinstance(record, dict) else {}
 
 
 def unknown_layer_types(spec):
