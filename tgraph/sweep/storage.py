@@ -13,10 +13,10 @@ import warnings
 
 from tgraph.errors import ConfigError
 
-__all__ = ["default_storage", "open_storage", "redact", "MISSING_OPTUNA", "MAX_RETRY"]
+__all__ = ["default_storage", "open_storage", "database_url", "redact", "MISSING_OPTUNA", "MAX_RETRY"]
 
 MISSING_OPTUNA = ("sweeps need optuna, which is not installed; install it with "
-                  "`pip install -e '.[sweep]'` (optuna, and psycopg2 for PostgreSQL)")
+                  "`pip install -e '.[sweep]'` (optuna, and psycopg for PostgreSQL)")
 MAX_RETRY = 3  # a trial whose workers die this many times is not queued again
 STORAGE_FILE = "study.db"
 
@@ -41,6 +41,16 @@ def default_storage(study_dir):
 def redact(url):
     """``url`` with its password replaced by ``***`` (for messages)."""
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def database_url(url):
+    """The SQLAlchemy URL of ``url``: ``postgresql://`` and ``postgres://`` get the
+    psycopg (3) driver, ``postgresql+psycopg://`` (what ``pip install -e '.[sweep]'``
+    installs); other URLs are kept."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return url
 
 
 def _retry_callback(optuna):
@@ -81,14 +91,14 @@ def open_storage(url, heartbeat=60):
     where = redact(url)
     try:
         return optuna.storages.RDBStorage(
-            url, engine_kwargs=_engine_kwargs(url), heartbeat_interval=int(heartbeat),
+            database_url(url), engine_kwargs=_engine_kwargs(url), heartbeat_interval=int(heartbeat),
             grace_period=max(2 * int(heartbeat), int(heartbeat) + 2), **{name: callback})
     except sqlalchemy.exc.ArgumentError as err:
         raise ConfigError(f"--storage {where}: not a database URL ({_reason(err)}); use e.g. "
                           "sqlite:///study.db or postgresql://USER@HOST/DB") from None
     except (ImportError, ModuleNotFoundError) as err:
         raise ConfigError(f"--storage {where}: the database driver is missing ({_reason(err)}); "
-                          "for PostgreSQL: pip install psycopg2-binary") from None
+                          "for PostgreSQL: pip install 'psycopg[binary]'") from None
     except sqlalchemy.exc.SQLAlchemyError as err:
         raise ConfigError(f"--storage {where}: cannot reach the database: {_reason(err)}; check "
                           "that the server runs and the host, port, user, password and "

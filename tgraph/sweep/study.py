@@ -105,11 +105,13 @@ def fixed_experiment(config):
 
 
 def _pruner(optuna, name, max_epochs):
+    """The pruner named ``name``; median and percentile prune from the second epoch on,
+    once five trials have finished."""
     pruners = optuna.pruners
     if name == "median":
-        return pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        return pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
     if name == "percentile":
-        return pruners.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=1)
+        return pruners.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=2)
     if name == "hyperband":
         return pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs)
     if name == "successive_halving":
