@@ -127,3 +127,34 @@ def test_hopeless_trials_are_pruned(files, tmp_path):
         assert row["stop_reason"].startswith("pruned by the sweep at epoch 2")
         metrics = json.loads((out / f"trial-{int(row['number']):04d}" / "metrics.json").read_text())
         assert metrics["epochs_run"] == 2
+
+
+def test_an_interrupted_sweep_requeues_its_trial(files, tmp_path):
+    """Ctrl-C in a trial: exit 130, the trial failed and its parameters queued; the same
+    command again runs them first and finishes the study."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "study"
+    args = sweep_args(files, out, 2, "--epochs", "30")
+    cmd = [sys.executable, "-m", "tgraph.cli", *args]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "trial-0000" / "log.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "resume the sweep by running the same command again" in output
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{out / 'study.db'}")
+    first, queued = study.get_trials(deepcopy=False)
+    assert first.state.name == "FAIL" and queued.state.name == "WAITING"
+
+    assert main(args) == 0
+    rows = read_csv(out / "sweep.csv")
+    assert [r["state"] for r in rows] == ["fail", "complete", "complete"]
+    assert rows[1]["retry_of"] == "0"
+    for key in ("model.1.units", "optimizer.learning_rate"):
+        assert rows[1][key] == rows[0][key]

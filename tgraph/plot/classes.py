@@ -65,15 +65,18 @@ def test_predictions(run_dir, data=None):
         A :class:`TestPredictions`.
 
     Raises:
-        DataError: the data has no test split.
+        DataError: the data has no test split, or the model is not a classifier.
     """
     from tgraph.errors import DataError
     from tgraph.modelfile import load_model
 
+    model = load_model(run_model_path(run_dir))
+    if model.loss.target != "labels":
+        raise DataError(f"the model's loss {model.loss.name!r} is not a classifier's; "
+                        "there are no predicted classes to draw")
     dataset = _dataset_of(run_dir, data)
     if dataset.test is None:
         raise DataError(f"{dataset.source}: has no test split to draw predictions of")
-    model = load_model(run_model_path(run_dir))
     names = getattr(dataset, "class_names", None)
     return TestPredictions(dataset.test.x, np.asarray(dataset.test.y), model.predict(dataset.test.x),
                            tuple(names) if names is not None else None)

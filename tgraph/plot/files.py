@@ -1,6 +1,9 @@
 """Writing a run's figures as PNG files (``tgraph plot``, ``tgraph train --plot``)."""
 
 import os
+import warnings
+
+from tgraph.errors import ConfigError, DataError
 
 from tgraph.plot._mpl import require_matplotlib, save_figure
 from tgraph.plot.classes import confident_mistakes, confusion_matrix, test_predictions
@@ -24,8 +27,15 @@ def _write(figure, out_dir, key):
     return path
 
 
+def _skipped(what, run_dir, err):
+    warnings.warn(f"{run_dir}: no {what} figure: {err}", stacklevel=3)
+
+
 def write_run_plots(run_dir, out_dir=None, *, data=None):
     """All figures of one run as PNG files.
+
+    A figure the run cannot have (no image input to draw weights of, no test split,
+    not a classifier) is skipped with a warning.
 
     Args:
         run_dir: a ``tgraph train`` output directory.
@@ -33,20 +43,28 @@ def write_run_plots(run_dir, out_dir=None, *, data=None):
         data: dataset path for the test-set figures (default: the run's).
 
     Returns:
-        The paths written: learning curves, first-layer weights, confusion matrix,
+        The paths written, of: learning curves, first-layer weights, confusion matrix,
         confidently wrong test images (see :data:`PLOT_FILES`).
     """
     require_matplotlib()
     out_dir = out_dir or os.path.join(run_dir, "plots")
     os.makedirs(out_dir, exist_ok=True)
-    paths = [_write(learning_curves(run_dir), out_dir, "curves"),
-             _write(first_layer_weights(run_dir), out_dir, "weights")]
-    predictions = test_predictions(run_dir, data)
-    names = predictions.class_names
-    if names is not None:  # the templates of a logistic regression get the class names
-        paths[1] = _write(first_layer_weights(run_dir, class_names=names), out_dir, "weights")
-    paths.append(_write(confusion_matrix(run_dir, predictions=predictions), out_dir, "confusion"))
-    paths.append(_write(confident_mistakes(run_dir, predictions=predictions), out_dir, "mistakes"))
+    paths = [_write(learning_curves(run_dir), out_dir, "curves")]
+    try:
+        predictions = test_predictions(run_dir, data)
+    except DataError as err:
+        predictions = None
+        _skipped("test-set", run_dir, err)
+    names = predictions.class_names if predictions is not None else None
+    try:
+        paths.append(_write(first_layer_weights(run_dir, class_names=names), out_dir, "weights"))
+    except ConfigError as err:
+        _skipped("weights", run_dir, err)
+    if predictions is not None:
+        paths.append(_write(confusion_matrix(run_dir, predictions=predictions), out_dir,
+                            "confusion"))
+        paths.append(_write(confident_mistakes(run_dir, predictions=predictions), out_dir,
+                            "mistakes"))
     return paths
 
 

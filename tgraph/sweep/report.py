@@ -42,7 +42,7 @@ def trial_rows(study, keys):
         row = {"number": trial.number, "state": trial.state.name.lower(), "value": trial.value}
         row.update({key: trial.params.get(key) for key in keys})
         row.update({c: trial.user_attrs.get(c) for c in RESULT_COLUMNS})
-        row["retry_of"] = trial.system_attrs.get("failed_trial")
+        row["retry_of"] = trial.system_attrs.get("failed_trial", trial.user_attrs.get("retry_of"))
         rows.append(row)
     return rows
 

@@ -8,7 +8,9 @@ a trial, and a copy with the same parameters is queued to run again.
 """
 
 import os
+import random
 import re
+import time
 import warnings
 
 from tgraph.errors import ConfigError
@@ -72,13 +74,24 @@ def _reason(err):
     return text[0] if text else type(err).__name__
 
 
-def open_storage(url, heartbeat=60):
+def _connect(optuna, url, heartbeat):
+    name, callback = _retry_callback(optuna)
+    return optuna.storages.RDBStorage(
+        database_url(url), engine_kwargs=_engine_kwargs(url), heartbeat_interval=int(heartbeat),
+        grace_period=max(2 * int(heartbeat), int(heartbeat) + 2), **{name: callback})
+
+
+def open_storage(url, heartbeat=60, attempts=5):
     """Optuna's RDB storage at ``url``, with heartbeats and retries of dead workers' trials.
+
+    Workers that start together on a new database race to create its tables; the
+    losers try again (up to ``attempts`` times) and find them made.
 
     Args:
         url: SQLAlchemy URL: ``sqlite:///path`` or ``postgresql://USER[:PW]@HOST[:PORT]/DB``.
         heartbeat: seconds between a running trial's heartbeats; a trial silent for
             twice as long (at least 2 s more) counts as dead.
+        attempts: tries at setting up the tables.
 
     Raises:
         ConfigError: the database cannot be reached, its driver is missing, or the URL
@@ -87,19 +100,23 @@ def open_storage(url, heartbeat=60):
     optuna = require_optuna()
     import sqlalchemy.exc
 
-    name, callback = _retry_callback(optuna)
     where = redact(url)
-    try:
-        return optuna.storages.RDBStorage(
-            database_url(url), engine_kwargs=_engine_kwargs(url), heartbeat_interval=int(heartbeat),
-            grace_period=max(2 * int(heartbeat), int(heartbeat) + 2), **{name: callback})
-    except sqlalchemy.exc.ArgumentError as err:
-        raise ConfigError(f"--storage {where}: not a database URL ({_reason(err)}); use e.g. "
-                          "sqlite:///study.db or postgresql://USER@HOST/DB") from None
-    except (ImportError, ModuleNotFoundError) as err:
-        raise ConfigError(f"--storage {where}: the database driver is missing ({_reason(err)}); "
-                          "for PostgreSQL: pip install 'psycopg[binary]'") from None
-    except sqlalchemy.exc.SQLAlchemyError as err:
-        raise ConfigError(f"--storage {where}: cannot reach the database: {_reason(err)}; check "
-                          "that the server runs and the host, port, user, password and "
-                          "database name") from None
+    for attempt in range(attempts):
+        try:
+            return _connect(optuna, url, heartbeat)
+        except sqlalchemy.exc.ArgumentError as err:
+            raise ConfigError(f"--storage {where}: not a database URL ({_reason(err)}); use "
+                              "e.g. sqlite:///study.db or postgresql://USER@HOST/DB") from None
+        except ImportError as err:
+            raise ConfigError(f"--storage {where}: the database driver is missing "
+                              f"({_reason(err)}); for PostgreSQL: pip install "
+                              "'psycopg[binary]'") from None
+        except sqlalchemy.exc.OperationalError as err:
+            raise ConfigError(f"--storage {where}: cannot reach the database: {_reason(err)}; "
+                              "check that the server runs and the host, port, user, password "
+                              "and database name") from None
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
+            if attempt + 1 == attempts:  # not a race with another worker after all
+                raise ConfigError(f"--storage {where}: cannot set up Optuna's tables: "
+                                  f"{_reason(err)}") from None
+            time.sleep(0.5 + random.random())

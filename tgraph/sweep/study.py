@@ -280,7 +280,11 @@ def run_worker(config, show=True):
     progress = _Progress(config.trials, len(finished_trials(study)), show)
     try:
         while len(finished_trials(study)) < config.trials:
-            study.optimize(objective, n_trials=1, catch=(catch,), gc_after_trial=False)
+            try:
+                study.optimize(objective, n_trials=1, catch=(catch,), gc_after_trial=False)
+            except KeyboardInterrupt:
+                _requeue(study, objective.last_trial)
+                raise
             trial = study.get_trials(deepcopy=False)[_trial_index(study, objective.last_trial)]
             progress.trial_done(trial, len(finished_trials(study)))
             if objective.failures >= MAX_FAILURES:
@@ -290,6 +294,16 @@ def run_worker(config, show=True):
         progress.close()
     _fail_stale(study)
     return study
+
+
+def _requeue(study, number):
+    """Queue again the parameters of trial ``number`` if it failed by an interrupt (Ctrl-C),
+    as the heartbeat does for a worker that died, so that a rerun runs them first."""
+    if number is None:
+        return
+    trial = study.get_trials(deepcopy=False)[_trial_index(study, number)]
+    if trial.state.name == "FAIL" and "error" not in trial.user_attrs:
+        study.enqueue_trial(trial.params, user_attrs={"retry_of": number})
 
 
 def _trial_index(study, number):
