@@ -23,7 +23,8 @@ MISSING = ("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/init
 def server_binaries():
     """The bin directory of the newest installed PostgreSQL server, or None."""
     found = glob.glob("/usr/lib/postgresql/*/bin/initdb")
-    found = [os.path.dirname(p) for p in found if os.path.exists(os.path.join(os.path.dirname(p), "pg_ctl"))]
+    found = [os.path.dirname(p) for p in found
+             if os.path.exists(os.path.join(os.path.dirname(p), "pg_ctl"))]
 
     def version(path):
         name = os.path.basename(os.path.dirname(path))

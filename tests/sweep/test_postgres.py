@@ -36,14 +36,14 @@ def postgres_url():
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("pgsweep")
-    return tiny_spec(root / "tiny.py"), tiny_npz(root / "tiny.npz", n_train=400, n_test=100)
+    return tiny_spec(root / "tiny.py"), tiny_npz(root / "tiny.npz", n_train=300, n_test=100)
 
 
 def worker(files, url, study, out):
     spec, npz = files
     cmd = [sys.executable, "-m", "tgraph.cli", "sweep", str(spec),
            "--param", "model.1.units=int(4,32)", "--trials", str(TRIALS), "--storage", url,
-           "--study", study, "--out", str(out), "--data", str(npz), "--epochs", "2",
+           "--study", study, "--out", str(out), "--data", str(npz), "--epochs", "1",
            "--heartbeat", "1", "--pruner", "none"]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

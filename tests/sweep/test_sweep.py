@@ -158,3 +158,12 @@ def test_an_interrupted_sweep_requeues_its_trial(files, tmp_path):
     assert rows[1]["retry_of"] == "0"
     for key in ("model.1.units", "optimizer.learning_rate"):
         assert rows[1][key] == rows[0][key]
+
+
+def test_jobs_start_more_workers_on_the_study(files, tmp_path):
+    out = tmp_path / "study"
+    assert main(sweep_args(files, out, 3, "--jobs", "2")) == 0
+    rows = read_csv(out / "sweep.csv")
+    finished = [r for r in rows if r["state"] == "complete"]
+    assert 3 <= len(finished) <= 4 and len(rows) == len(finished)
+    assert len({r["run_dir"] for r in finished}) == len(finished)

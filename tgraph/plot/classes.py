@@ -78,7 +78,8 @@ def test_predictions(run_dir, data=None):
     if dataset.test is None:
         raise DataError(f"{dataset.source}: has no test split to draw predictions of")
     names = getattr(dataset, "class_names", None)
-    return TestPredictions(dataset.test.x, np.asarray(dataset.test.y), model.predict(dataset.test.x),
+    return TestPredictions(dataset.test.x, np.asarray(dataset.test.y),
+                           model.predict(dataset.test.x),
                            tuple(names) if names is not None else None)
 
 

@@ -61,8 +61,9 @@ def _mark_lr(axes, changes, color):
     for epoch, old, new in changes:
         for ax in axes:
             ax.axvline(epoch - 0.5, color=color, linestyle="-.", linewidth=0.8, alpha=0.7)
-        axes[0].annotate(f"lr {old:.3g}\u2192{new:.3g}", xy=(epoch - 0.5, 1), xycoords=("data", "axes fraction"),
-                         rotation=90, va="top", ha="right", fontsize=7, color=color)
+        axes[0].annotate(f"lr {old:.3g}\u2192{new:.3g}", xy=(epoch - 0.5, 1),
+                         xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
+                         fontsize=7, color=color)
 
 
 def learning_curves(*run_dirs, logy=True):

@@ -1,6 +1,5 @@
 """``tgraph sweep SPEC --param KEY=DIST ... --trials N``: the command line."""
 
-import argparse
 import os
 
 __all__ = ["add_sweep_parser", "run_sweep_command", "SHARED_TRAIN_OPTIONS"]
@@ -11,19 +10,10 @@ SHARED_TRAIN_OPTIONS = ("data", "valid_fraction", "download", "epochs", "batch_s
 TRAIN_OPTIONS = ("set", "epochs", "batch_size", "optimizer", "lr", "seed")
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def add_sweep_parser(sub, epilog=None):
     """Register ``sweep`` on the ``tgraph`` subparsers ``sub`` (after ``train``, whose
     data and training options it shares: one definition of each)."""
+    from tgraph.cli import _positive_int  # the train command's argument types
     from tgraph.sweep.study import PRUNERS, SAMPLERS
 
     p = sub.add_parser(

@@ -15,7 +15,8 @@ import warnings
 
 from tgraph.errors import ConfigError
 
-__all__ = ["default_storage", "open_storage", "database_url", "redact", "MISSING_OPTUNA", "MAX_RETRY"]
+__all__ = ["default_storage", "open_storage", "database_url", "redact", "require_optuna",
+           "MISSING_OPTUNA", "MAX_RETRY"]
 
 MISSING_OPTUNA = ("sweeps need optuna, which is not installed; install it with "
                   "`pip install -e '.[sweep]'` (optuna, and psycopg for PostgreSQL)")

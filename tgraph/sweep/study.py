@@ -195,7 +195,8 @@ class Objective:
         import optuna
 
         self.last_trial = trial.number
-        run_dir = os.path.abspath(os.path.join(self.config.out, TRIAL_DIR.format(number=trial.number)))
+        name = TRIAL_DIR.format(number=trial.number)
+        run_dir = os.path.abspath(os.path.join(self.config.out, name))
         trial.set_user_attr("run_dir", run_dir)
         trial.set_user_attr("worker", _worker_name())
         pruning = OptunaPruning(trial)
@@ -271,8 +272,6 @@ def run_worker(config, show=True):
     Raises:
         TrainingError: :data:`MAX_FAILURES` trials in a row failed.
     """
-    from tgraph.errors import TGraphError as catch
-
     base = fixed_experiment(config)
     study = open_study(config, base)
     objective = Objective(config, base)
@@ -281,12 +280,12 @@ def run_worker(config, show=True):
     try:
         while len(finished_trials(study)) < config.trials:
             try:
-                study.optimize(objective, n_trials=1, catch=(catch,), gc_after_trial=False)
+                study.optimize(objective, n_trials=1, catch=(TGraphError,),
+                               gc_after_trial=False)
             except KeyboardInterrupt:
                 _requeue(study, objective.last_trial)
                 raise
-            trial = study.get_trials(deepcopy=False)[_trial_index(study, objective.last_trial)]
-            progress.trial_done(trial, len(finished_trials(study)))
+            progress.trial_done(_trial(study, objective.last_trial), len(finished_trials(study)))
             if objective.failures >= MAX_FAILURES:
                 raise TrainingError(f"{MAX_FAILURES} trials in a row failed; the last one: "
                                     f"{objective.last_error}")
@@ -301,16 +300,14 @@ def _requeue(study, number):
     as the heartbeat does for a worker that died, so that a rerun runs them first."""
     if number is None:
         return
-    trial = study.get_trials(deepcopy=False)[_trial_index(study, number)]
+    trial = _trial(study, number)
     if trial.state.name == "FAIL" and "error" not in trial.user_attrs:
         study.enqueue_trial(trial.params, user_attrs={"retry_of": number})
 
 
-def _trial_index(study, number):
-    for i, trial in enumerate(study.get_trials(deepcopy=False)):
-        if trial.number == number:
-            return i
-    raise LookupError(number)
+def _trial(study, number):
+    """The study's trial ``number`` (a FrozenTrial)."""
+    return next(t for t in study.get_trials(deepcopy=False) if t.number == number)
 
 
 def _child(config):
