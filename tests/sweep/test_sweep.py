@@ -167,3 +167,12 @@ def test_jobs_start_more_workers_on_the_study(files, tmp_path):
     finished = [r for r in rows if r["state"] == "complete"]
     assert 3 <= len(finished) <= 4 and len(rows) == len(finished)
     assert len({r["run_dir"] for r in finished}) == len(finished)
+
+
+def test_without_optuna_the_command_says_how_to_install_it(files, tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    assert main(sweep_args(files, tmp_path / "s", 2)) == 1
+    assert ("sweeps need optuna, which is not installed; install it with "
+            "`pip install -e '.[sweep]'`") in capsys.readouterr().err

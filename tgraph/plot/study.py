@@ -48,6 +48,16 @@ def sweep_history(rows):
     return fig
 
 
+def _log_axis(ax):
+    """A log x axis with plain numbers at 1, 2, 5 x 10^k (10, 20, 50, 100, ...)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _labels(values):
     """Tick labels of categorical values (their reprs, sorted)."""
     return sorted({repr(v) for v in values if v is not None})
@@ -78,7 +88,7 @@ def sweep_params(rows, params):
                 ax.set_xticks(range(len(labels)), labels)
             ax.scatter(x, [r["best_valid_error"] * 100 for r in mine], **style)
         if param.log:
-            ax.set_xscale("log")
+            _log_axis(ax)
         if param.kind != "choice":  # the whole search space, a little margin around it
             pad = (param.high / param.low) ** 0.03 if param.log else 0.03 * (param.high - param.low)
             ax.set_xlim(*((param.low / pad, param.high * pad) if param.log

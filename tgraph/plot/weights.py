@@ -169,7 +169,7 @@ def first_layer_weights(run, *, max_tiles=100, class_names=None):
         class_names: names of the classes, for class templates.
 
     Returns:
-        A matplotlib Figure (800x800 px, 1000x240 for up to ten tiles).
+        A matplotlib Figure (800x800 px, 1000x190 for up to ten tiles).
     """
     from tgraph.modelfile import read_model_file
 
@@ -180,7 +180,7 @@ def first_layer_weights(run, *, max_tiles=100, class_names=None):
     word, what = _describe(W, is_output)
     shown = tiles[:max_tiles]
     few = len(shown) <= 10
-    fig = new_figure(10, 2.4) if few else new_figure(8, 8)
+    fig = new_figure(10, 1.9) if few else new_figure(8, 8)
     if len(shown) <= LABELLED_TILES:
         _labelled(fig, shown, rgb, _tile_names(word, len(shown), class_names))
     else:
