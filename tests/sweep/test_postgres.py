@@ -36,14 +36,14 @@ def postgres_url():
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("pgsweep")
-    return tiny_spec(root / "tiny.py"), tiny_npz(root / "tiny.npz", n_train=300, n_test=100)
+    return tiny_spec(root / "tiny.py"), tiny_npz(root / "tiny.npz", n_train=400, n_test=100)
 
 
 def worker(files, url, study, out):
     spec, npz = files
     cmd = [sys.executable, "-m", "tgraph.cli", "sweep", str(spec),
            "--param", "model.1.units=int(4,32)", "--trials", str(TRIALS), "--storage", url,
-           "--study", study, "--out", str(out), "--data", str(npz), "--epochs", "1",
+           "--study", study, "--out", str(out), "--data", str(npz), "--epochs", "2",
            "--heartbeat", "1", "--pruner", "none"]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -102,12 +102,10 @@ def test_a_killed_worker_trial_is_retried_and_counted_once(files, postgres_url, 
     a = worker(files, postgres_url, "killed", tmp_path / "a")
     b = worker(files, postgres_url, "killed", tmp_path / "b")
 
-    def running_trial_of_a():
-        trials = trials_of(postgres_url, "killed")
-        done = [t for t in trials if t.state.name == "COMPLETE"]
-        mine = [t for t in trials if t.state.name == "RUNNING"
+    def running_trial_of_a():  # A's first trial, early: the study is far from finished
+        mine = [t for t in trials_of(postgres_url, "killed") if t.state.name == "RUNNING"
                 and t.user_attrs.get("worker") == label(a)]
-        return mine[0] if done and mine else None
+        return mine[0] if mine else None
 
     victim = wait_for(running_trial_of_a)
     a.send_signal(signal.SIGKILL)
