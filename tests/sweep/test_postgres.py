@@ -99,10 +99,13 @@ def wait_for(condition, timeout=180):
 
 
 def test_a_killed_worker_trial_is_retried_and_counted_once(files, postgres_url, tmp_path):
+    # A dies in its first trial while it is the only worker; the other workers start once
+    # its heartbeat is stale (grace period 3 s with --heartbeat 1), so that the first of
+    # them fails the dead trial and its retry is queued while the study still needs trials
+    # (had they started at once, fast trials could finish the study before it went stale).
     a = worker(files, postgres_url, "killed", tmp_path / "a")
-    b = worker(files, postgres_url, "killed", tmp_path / "b")
 
-    def running_trial_of_a():  # A's first trial, early: the study is far from finished
+    def running_trial_of_a():
         mine = [t for t in trials_of(postgres_url, "killed") if t.state.name == "RUNNING"
                 and t.user_attrs.get("worker") == label(a)]
         return mine[0] if mine else None
@@ -110,6 +113,8 @@ def test_a_killed_worker_trial_is_retried_and_counted_once(files, postgres_url, 
     victim = wait_for(running_trial_of_a)
     a.send_signal(signal.SIGKILL)
     a.communicate()
+    time.sleep(4)
+    b = worker(files, postgres_url, "killed", tmp_path / "b")
     resumed = worker(files, postgres_url, "killed", tmp_path / "a")  # the same command again
     finish(b), finish(resumed)
     trials = trials_of(postgres_url, "killed")

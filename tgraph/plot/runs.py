@@ -1,6 +1,6 @@
 """What the plots read from a run directory: ``log.csv``, ``metrics.json``, the model.
 
-:func:`run_file` is the one place that names a run directory's files for the plots.
+:mod:`tgraph.runfiles` names a run directory's files; this module reads them for the plots.
 """
 
 import csv
@@ -11,15 +11,11 @@ import os
 import numpy as np
 
 from tgraph.errors import ConfigError
+from tgraph.runfiles import CSV_LOG as LOG
+from tgraph.runfiles import METRICS, MODEL_FILES, SPEC_JSON
 
 __all__ = ["run_file", "read_log", "read_metrics", "run_model_path", "run_name", "LOG", "METRICS",
            "MODEL_FILES"]
-
-LOG = "log.csv"
-METRICS = "metrics.json"
-SPEC_JSON = "spec.json"
-MODEL_FILES = ("model.tgraph", "best.tgraph", "last.tgraph")  # in order of preference
-
 
 def run_file(run_dir, name):
     """Path of the file ``name`` (e.g. ``"log.csv"``) of the run directory ``run_dir``."""
