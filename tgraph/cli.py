@@ -1,4 +1,4 @@
-"""The ``tgraph`` command: train, eval, predict, summary.
+"""The ``tgraph`` command: train, eval, predict, summary, plot, sweep.
 
 Exit codes: 0 success (also ``train --resume`` of a run that already finished: it says
 so on standard error, trains nothing and changes no file), 1 a tgraph error (bad spec,
@@ -164,6 +164,8 @@ def _train_parser(sub):
     p.add_argument("--seed", type=int, metavar="N", help="seed of weights, dropout and shuffling")
     p.add_argument("--mode", metavar="MODE", help="PyTensor mode: NUMBA (default), FAST_RUN, JAX")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
+    p.add_argument("--plot", action="store_true", help="write the run's figures to OUT/plots "
+                   "at the end (tgraph plot; needs matplotlib)")
     p.set_defaults(run=_run_train)
 
 
@@ -213,6 +215,11 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_train_parser, _eval_parser, _predict_parser, _summary_parser):
         add(sub)
+    from tgraph.plot.command import add_plot_parser
+    from tgraph.sweep.command import add_sweep_parser
+
+    add_plot_parser(sub, EPILOG)
+    add_sweep_parser(sub, EPILOG)  # after train: it shares train's data and training options
     return parser
 
 
@@ -222,9 +229,18 @@ def build_parser():
 def _run_train(args):
     from tgraph.run import train_from_args
 
+    if getattr(args, "plot", False):
+        from tgraph.plot import require_matplotlib
+
+        require_matplotlib()  # before training, not after it
     metrics = train_from_args(args)
     shown = {k: v for k, v in metrics.items() if k != "dataset"}  # in metrics.json
     print(json.dumps(shown, indent=2))
+    if getattr(args, "plot", False):
+        from tgraph.plot import write_run_plots
+
+        for path in write_run_plots(args.out_dir):
+            print(f"wrote {path}")
 
 
 def _read_model(args, path):
@@ -426,6 +442,8 @@ def main(argv=None):
         hint = ""
         if args.command == "train" and getattr(args, "out_dir", None):
             hint = f"; continue with: tgraph train {args.spec} --resume {args.out_dir}"
+        if args.command == "sweep" and getattr(args, "out_dir", None):
+            hint = "; resume the sweep by running the same command again"
         print(f"tgraph {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     return 0

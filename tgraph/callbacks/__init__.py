@@ -10,6 +10,7 @@ from tgraph.callbacks.logging import (
     ProgressLogger,
     TerminateOnNaN,
 )
+from tgraph.callbacks.metrics import TrainError
 from tgraph.callbacks.schedules import ExponentialDecay, ReduceLROnPlateau, StepDecay
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "JSONLinesLogger",
     "ProgressLogger",
     "TerminateOnNaN",
+    "TrainError",
     "EarlyStopping",
     "TutorialPatience",
     "ModelCheckpoint",
