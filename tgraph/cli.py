@@ -18,7 +18,7 @@ from tgraph.data.preprocessing import KINDS as PREPROCESSINGS
 from tgraph.data.splits import VALID_SPLITS
 from tgraph.errors import TGraphError
 
-__all__ = ["main", "build_parser", "data_options"]
+__all__ = ["main", "build_parser"]
 
 EPILOG = "Run `tgraph COMMAND --help` for the options of each command."
 
@@ -125,14 +125,6 @@ def _data_args(p):
                    help="CIFAR-100: the 100 fine or the 20 coarse classes (default fine)")
     p.add_argument("--download", action="store_true",
                    help="download the full MNIST (sha256-checked) into the cache first")
-
-
-def data_options(args):
-    """The data options given on the command line: ``{Experiment field: value}``."""
-    from tgraph.experiment import DATA_OPTIONS
-
-    return {name: getattr(args, name) for name in DATA_OPTIONS
-            if getattr(args, name, None) is not None}
 
 
 def _import_args(p):
@@ -289,6 +281,7 @@ def _eval_dataset(args, content):
     from tgraph.data import load_dataset, reload_dataset
     from tgraph.experiment import DATA_OPTIONS
     from tgraph.modelfile import dataset_record
+    from tgraph.run import data_options
 
     options = {DATA_OPTIONS[k]: v for k, v in data_options(args).items()}
     record = dataset_record(content)
@@ -398,6 +391,7 @@ def _run_summary(args):
 
     from tgraph.modelfile import layers_from_spec
     from tgraph.pretraining import phases_table
+    from tgraph.run import data_options
     from tgraph.specfile import import_user_module, load_spec
     from tgraph.summary import summary
 

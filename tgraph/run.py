@@ -16,6 +16,7 @@ import attrs
 
 from tgraph.callbacks import CSVLogger, JSONLinesLogger, ModelCheckpoint, ProgressLogger
 from tgraph.errors import ConfigError, ModelFileError, TGraphError
+from tgraph.experiment import DATA_OPTIONS
 from tgraph.fileio import write_json
 from tgraph.layerwise import FINETUNE, PHASE_KEY, finetune_meta, pretrain, previous_seconds
 from tgraph.modelfile import read_model_file, save_model
@@ -24,7 +25,7 @@ from tgraph.runfiles import RunFiles, RunFinished, lock_run, make_run_directory
 from tgraph.serialize import to_json
 from tgraph.specfile import apply_overrides, load_spec
 
-__all__ = ["train", "train_from_args", "default_out_dir", "RunFinished"]
+__all__ = ["train", "train_from_args", "default_out_dir", "data_options", "RunFinished"]
 
 
 def default_out_dir(spec_path, root="runs"):
@@ -82,11 +83,15 @@ def _check_supervised_options(experiment, args):
         )
 
 
-def _with_data_options(experiment, args):
-    """The data options of the command line (``--target``, ``--valid-split``, ...) set in
-    the experiment's fields of the same names (see :data:`tgraph.experiment.DATA_OPTIONS`)."""
-    from tgraph.cli import data_options
+def data_options(args):
+    """The data options given on the command line (``--target``, ``--valid-split``, ...):
+    ``{Experiment field: value}`` (see :data:`tgraph.experiment.DATA_OPTIONS`)."""
+    return {name: getattr(args, name) for name in DATA_OPTIONS
+            if getattr(args, name, None) is not None}
 
+
+def _with_data_options(experiment, args):
+    """The data options of the command line set in the experiment's fields of the same names."""
     try:
         return attrs.evolve(experiment, **data_options(args))
     except TGraphError as err:
