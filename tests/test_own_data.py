@@ -271,3 +271,22 @@ def test_summary_of_a_spec_that_follows_the_data(spec, tmp_path, capsys):
     data = write_csv(tmp_path / "t.csv", *blobs(np.random.default_rng(7), 40, ["a", "b"], 30))
     assert main(["summary", spec, "--data", str(data)]) == 0
     assert "(None, 30)" in capsys.readouterr().out
+
+
+def test_a_sweep_of_a_spec_that_follows_the_data(tmp_path):
+    """`tgraph sweep` sizes Input() and Dense("classes") from its data before checking the
+    --param values, and every trial trains the resolved network."""
+    from tgraph import layers as L
+    from tgraph.sweep.params import check_params, parse_param
+    from tgraph.sweep.study import SweepConfig, fixed_experiment
+
+    rng = np.random.default_rng(8)
+    data = write_csv(tmp_path / "t.csv", *blobs(rng, 60, ["a", "b", "c"], dims=5))
+    config = SweepConfig(spec=str(tmp_path / "s.py"), params=[], trials=1, study="s",
+                         out=str(tmp_path / "sweep"), data=str(data),
+                         train_options={"valid_split": "random"})
+    (tmp_path / "s.py").write_text(SPEC)
+    base = fixed_experiment(config)
+    assert base.model[0] == L.Input((5,)) and base.model[-1].units == 3
+    assert base.valid_split == "random"
+    check_params([parse_param("model.1.units=int(2,40)")], base, config.spec)

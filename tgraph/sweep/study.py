@@ -96,14 +96,20 @@ def fixed_experiment(config):
 
     Uses the ``tgraph train`` option handling (``--optimizer``, ``--set``, ``--epochs``,
     ``--batch-size``, ``--seed``, ``--lr``, and the data options ``--target``,
-    ``--valid-split``, ...) so that both commands read them alike.
+    ``--valid-split``, ...) so that both commands read them alike; the sizes that follow
+    the data (``Input()``, ``Dense("classes")``) are set from the sweep's data.
     """
     from tgraph.run import _with_cli_options, _with_data_options
 
     options = {"optimizer": None, "set": [], "epochs": None, "batch_size": None, "seed": None,
                "lr": None, **config.train_options}
     args = argparse.Namespace(**options)
-    return _with_data_options(_with_cli_options(load_spec(config.spec), args), args)
+    experiment = _with_data_options(_with_cli_options(load_spec(config.spec), args), args)
+    if config.data:
+        experiment = attrs.evolve(experiment, data=config.data)
+    # Input() and Dense("classes") sized from the data once, for the checks of the --param
+    # values and for every trial
+    return experiment.for_data(download=config.download)[0]
 
 
 def _pruner(optuna, name, max_epochs):
