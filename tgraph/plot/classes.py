@@ -88,9 +88,11 @@ def test_predictions(run_dir, data=None):
 
 
 def confusion_counts(y_true, y_pred, n_classes):
-    """(K, K) counts: row = true class, column = predicted class."""
-    flat = np.asarray(y_true, dtype=np.int64) * n_classes + np.asarray(y_pred, dtype=np.int64)
-    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    """(K, K) counts: row = true class, column = predicted class (the counts `tgraph eval`
+    prints: :func:`tgraph.confusion.confusion_matrix`)."""
+    from tgraph.confusion import confusion_matrix
+
+    return confusion_matrix(y_true, y_pred, n_classes)
 
 
 def _draw_matrix(fig, ax, matrix, predictions, title, fmt, cmap):
