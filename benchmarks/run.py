@@ -77,7 +77,7 @@ def torch_runner(exp, model, x, y):
     from torch_twin import as_torch, build_torch, torch_step
 
     torch.set_num_threads(2)
-    net, optimizer = build_torch(exp, model.network.shapes)
+    net, optimizer = build_torch(exp, model.network)
     net.train()
     tx, ty = as_torch(x, y, model.network.input_shape)
     bs = exp.training.batch_size

@@ -44,16 +44,18 @@ def _modules(layer, shape):
     return mods + ([act()] if act else [])
 
 
-def build_torch(experiment, network_shapes):
-    """(model, optimizer, loss_fn) in PyTorch for a tgraph experiment.
+def build_torch(experiment, network):
+    """(model, optimizer, loss_fn) in PyTorch for a tgraph experiment and its built network
+    (whose specs have the sizes a data-following spec, ``Input()``, ``Dense("classes")``,
+    took from the data).
 
     The output softmax is folded into ``cross_entropy`` (PyTorch's usual stable form,
     the same fusion tgraph makes); L2 penalties become SGD ``weight_decay = 2 * l2``.
     """
     torch.manual_seed(0)
     mods = []
-    for i, layer in enumerate(experiment.model):
-        mods += _modules(layer, network_shapes[i - 1] if i else None)
+    for i, layer in enumerate(network.specs):
+        mods += _modules(layer, network.shapes[i - 1] if i else None)
     net = nn.Sequential(*mods)
     for m in net.modules():  # weights ~ N(0, 0.01) like the dropout nets; scale is irrelevant
         if isinstance(m, (nn.Linear, nn.Conv2d)):

@@ -1,5 +1,6 @@
 """The tgraph command: train, eval, predict, summary; errors and exit codes."""
 
+import csv
 import json
 import re
 import os
@@ -582,3 +583,12 @@ def test_resume_after_sigkill_ends_as_an_uninterrupted_run(tmp_path, small_npz):
     assert [r["epoch"] for r in killed[1]] == ["1", "2", "3", "4", "5"]
     for name, value in straight[2].items():
         np.testing.assert_array_equal(killed[2][name], value, err_msg=name)
+
+
+def test_train_error_flag_logs_the_training_split_error(tmp_path, small_npz):
+    out = tmp_path / "run"
+    assert main(["train", str(SPECS / "logreg.py"), "--data", str(small_npz), "--epochs", "2",
+                 "--out", str(out), "--quiet", "--train-error"]) == 0
+    with open(out / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and all(0 <= float(r["train_error"]) <= 1 for r in rows)

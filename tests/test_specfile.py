@@ -7,7 +7,7 @@ import pytest
 from tgraph import optim
 from tgraph.cli import build_parser
 from tgraph.errors import ConfigError, SpecError
-from tgraph.run import _with_cli_options
+from tgraph.run import experiment_from_args
 from tgraph.serialize import to_json
 from tgraph.specfile import apply_overrides, load_spec, parse_override
 
@@ -86,7 +86,7 @@ def test_override_values_are_python_literals():
 
 def cli_experiment(spec, *options):
     args = build_parser().parse_args(["train", str(spec), *options])
-    return _with_cli_options(load_spec(spec), args)
+    return experiment_from_args(spec, args)
 
 
 def test_optimizer_option_comes_before_set_and_lr_wins(tmp_path):

@@ -157,7 +157,9 @@ def _train_parser(sub):
     p.add_argument("--mode", metavar="MODE", help="PyTensor mode: NUMBA (default), FAST_RUN, JAX")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
     p.add_argument("--plot", action="store_true", help="write the run's figures to OUT/plots "
-                   "at the end (tgraph plot; needs matplotlib)")
+                   "at the end (tgraph plot; needs matplotlib); implies --train-error")
+    p.add_argument("--train-error", action="store_true",
+                   help="log the training set's error every epoch (one forward pass over it)")
     p.set_defaults(run=_run_train)
 
 

@@ -14,7 +14,13 @@ import time
 
 import attrs
 
-from tgraph.callbacks import CSVLogger, JSONLinesLogger, ModelCheckpoint, ProgressLogger
+from tgraph.callbacks import (
+    CSVLogger,
+    JSONLinesLogger,
+    ModelCheckpoint,
+    ProgressLogger,
+    TrainError,
+)
 from tgraph.errors import ConfigError, ModelFileError, TGraphError
 from tgraph.experiment import DATA_OPTIONS
 from tgraph.fileio import write_json
@@ -98,9 +104,22 @@ def _with_data_options(experiment, args):
         raise type(err)(f"{experiment.source}: {err}") from None
 
 
+def experiment_from_args(spec_path, args):
+    """The experiment of the spec file ``spec_path`` with the training and data options of
+    the command line applied (``tgraph train`` and ``tgraph sweep`` read them alike).
+
+    ``--train-error`` (and ``--plot``, whose learning curves show it) adds a
+    :class:`tgraph.callbacks.TrainError` to the experiment's callbacks.
+    """
+    experiment = _with_data_options(_with_cli_options(load_spec(spec_path), args), args)
+    if getattr(args, "train_error", False) or getattr(args, "plot", False):
+        experiment = attrs.evolve(experiment, callbacks=(*experiment.callbacks, TrainError()))
+    return experiment
+
+
 def train_from_args(args):
     """Run ``tgraph train`` with parsed arguments; returns the metrics dict."""
-    experiment = _with_data_options(_with_cli_options(load_spec(args.spec), args), args)
+    experiment = experiment_from_args(args.spec, args)
     out_dir = args.out or args.resume or default_out_dir(args.spec)
     args.out_dir = out_dir
     return train(experiment, out_dir=out_dir, data=args.data, resume=args.resume,

@@ -21,7 +21,7 @@ import attrs
 
 from tgraph.errors import ConfigError, TGraphError, TrainingError
 from tgraph.fileio import write_json
-from tgraph.specfile import apply_overrides, load_spec
+from tgraph.specfile import apply_overrides
 from tgraph.sweep.params import check_params
 from tgraph.sweep.pruning import OptunaPruning
 from tgraph.sweep.storage import default_storage, open_storage, redact, require_optuna
@@ -99,12 +99,12 @@ def fixed_experiment(config):
     ``--valid-split``, ...) so that both commands read them alike; the sizes that follow
     the data (``Input()``, ``Dense("classes")``) are set from the sweep's data.
     """
-    from tgraph.run import _with_cli_options, _with_data_options
+    from tgraph.run import experiment_from_args
 
     options = {"optimizer": None, "set": [], "epochs": None, "batch_size": None, "seed": None,
                "lr": None, **config.train_options}
     args = argparse.Namespace(**options)
-    experiment = _with_data_options(_with_cli_options(load_spec(config.spec), args), args)
+    experiment = experiment_from_args(config.spec, args)
     if config.data:
         experiment = attrs.evolve(experiment, data=config.data)
     # Input() and Dense("classes") sized from the data once, for the checks of the --param
