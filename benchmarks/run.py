@@ -44,6 +44,7 @@ def load(spec_name):
 
     exp = load_spec(SPECS / f"{spec_name}.py")
     data = load_dataset()
+    exp, _ = exp.for_data(data)  # Input() / Dense("classes") sized from the data read once
     model = exp.build_model()
     model.set_train_data(data.train.x, data.train.y)
     return exp, model, data.train.x, data.train.y
