@@ -13,19 +13,10 @@ import attrs
 import pytensor.tensor as pt
 
 from tgraph.errors import SpecError
-from tgraph.layers.base import (
-    BIAS_TAGS,
-    Layer,
-    LocalObjective,
-    ParamSpec,
-    check_ndim,
-    weight_and_bias,
-)
-from tgraph.layers.core import known_init
-from tgraph.ops import elementwise as ew
+from tgraph.layers.base import LocalObjective
+from tgraph.layers.tied import TiedSigmoidLayer
 from tgraph.ops.losses import binary_crossentropy_from_logits, squared_error
 from tgraph.ops.sampling import bernoulli
-from tgraph.validate import non_negative_float, positive_int
 
 __all__ = ["DenoisingAutoencoder", "COSTS"]
 
@@ -45,7 +36,7 @@ def _cost(instance, attribute, value):
 
 
 @attrs.frozen
-class DenoisingAutoencoder(Layer):
+class DenoisingAutoencoder(TiedSigmoidLayer):
     """Tied-weight denoising autoencoder; in a network, the code ``sigmoid(x W + b)``.
 
     Input (N, n_visible) -> output (N, units). Parameters ``W`` (n_visible, units),
@@ -65,32 +56,11 @@ class DenoisingAutoencoder(Layer):
     the per-example cost (the tutorial's printed cost).
     """
 
-    units: int = attrs.field(validator=positive_int)
+    HIDDEN_BIAS = "b"
+    VISIBLE_BIAS = "b_prime"
+
     corruption: float = attrs.field(default=0.0, validator=_corruption)
     cost: str = attrs.field(default="cross_entropy", validator=_cost)
-    init: object = attrs.field(default="glorot_uniform", validator=known_init)
-    l1: float = attrs.field(default=0.0, validator=non_negative_float)
-    l2: float = attrs.field(default=0.0, validator=non_negative_float)
-
-    activation = "sigmoid"  # what apply ends with (not a field: always sigmoid)
-
-    def output_shape(self, input_shape):
-        check_ndim(input_shape, 2, "(batch, features); insert Flatten() before it")
-        return (input_shape[0], self.units)
-
-    def param_specs(self, input_shape):
-        n_vis = input_shape[1]
-        weight_bias = weight_and_bias((n_vis, self.units), self.units, fan_in=n_vis,
-                                      fan_out=self.units, init=self.init, bias_init="zeros",
-                                      activation="sigmoid")
-        return (*weight_bias, ParamSpec("b_prime", (n_vis,), "zeros", tags=BIAS_TAGS))
-
-    def pre_activation(self, x, params, ctx):
-        """``x W + b`` (N, units)."""
-        return pt.dot(x, params["W"]) + params["b"]
-
-    def apply(self, x, params, ctx):
-        return ew.sigmoid(self.pre_activation(x, params, ctx))
 
     def corrupt(self, x, uniform):
         """``x`` with the entries where ``uniform >= 1 - corruption`` set to 0."""

@@ -15,20 +15,12 @@ import attrs
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 
-from tgraph.layers.base import (
-    BIAS_TAGS,
-    STATE_TAGS,
-    Layer,
-    LocalObjective,
-    ParamSpec,
-    check_ndim,
-    weight_and_bias,
-)
-from tgraph.layers.core import known_init
+from tgraph.layers.base import STATE_TAGS, LocalObjective, ParamSpec
+from tgraph.layers.tied import TiedSigmoidLayer
 from tgraph.ops import elementwise as ew
 from tgraph.ops.losses import binary_crossentropy_from_logits
 from tgraph.ops.sampling import bernoulli
-from tgraph.validate import boolean, non_negative_float, positive_int
+from tgraph.validate import boolean, positive_int
 
 __all__ = ["RBM", "GibbsChain"]
 
@@ -53,7 +45,7 @@ class GibbsChain:
 
 
 @attrs.frozen
-class RBM(Layer):
+class RBM(TiedSigmoidLayer):
     """Binary-binary RBM; in a network, the mean hidden activation ``sigmoid(x W + hbias)``.
 
     Input (N, n_visible) with values in [0, 1] -> output (N, units). Parameters ``W``
@@ -80,26 +72,11 @@ class RBM(Layer):
     nothing, central ones much more).
     """
 
-    units: int = attrs.field(validator=positive_int)
+    HIDDEN_BIAS = "hbias"
+    VISIBLE_BIAS = "vbias"
+
     k: int = attrs.field(default=1, validator=positive_int)
     persistent: bool = attrs.field(default=False, validator=boolean)
-    init: object = attrs.field(default="glorot_uniform", validator=known_init)
-    l1: float = attrs.field(default=0.0, validator=non_negative_float)
-    l2: float = attrs.field(default=0.0, validator=non_negative_float)
-
-    activation = "sigmoid"  # what apply ends with (not a field: always sigmoid)
-
-    def output_shape(self, input_shape):
-        check_ndim(input_shape, 2, "(batch, features); insert Flatten() before it")
-        return (input_shape[0], self.units)
-
-    def param_specs(self, input_shape):
-        n_vis = input_shape[1]
-        weight, bias = weight_and_bias((n_vis, self.units), self.units, fan_in=n_vis,
-                                       fan_out=self.units, init=self.init, bias_init="zeros",
-                                       activation="sigmoid")
-        return (weight, attrs.evolve(bias, name="hbias"),
-                ParamSpec("vbias", (n_vis,), "zeros", tags=BIAS_TAGS))
 
     def local_state_specs(self, input_shape, batch_size):
         """PCD: the chain's hidden state (batch_size, units) and the pseudo-likelihood's
@@ -111,13 +88,6 @@ class RBM(Layer):
                 ParamSpec("pl_bit", (1,), "zeros", tags=STATE_TAGS))
 
     # -- the deterministic network function ---------------------------------------------
-
-    def pre_activation(self, x, params, ctx):
-        """``x W + hbias`` (N, units)."""
-        return pt.dot(x, params["W"]) + params["hbias"]
-
-    def apply(self, x, params, ctx):
-        return ew.sigmoid(self.pre_activation(x, params, ctx))
 
     # -- energy and sampling ------------------------------------------------------------
 
