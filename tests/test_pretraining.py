@@ -41,7 +41,8 @@ SPEC = textwrap.dedent('''\
     seed = 7
 ''')
 
-# Runs `tgraph train` and kills itself (SIGKILL) right after the N-th checkpoint it writes.
+# Runs `tgraph train` and kills itself (SIGKILL) right after the N-th epoch's checkpoint
+# (train_args passes --checkpoint-every 0: one checkpoint per epoch).
 KILLER = textwrap.dedent('''\
     import os, signal, sys
     from tgraph.callbacks import ModelCheckpoint
@@ -74,7 +75,7 @@ def files(tmp_path_factory):
 
 def train_args(files, out, *extra):
     return ["train", str(files / "stack.py"), "--data", str(files / "mnist_500.npz"),
-            "--out", str(out), "--quiet", *extra]
+            "--out", str(out), "--quiet", "--checkpoint-every", "0", *extra]
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,16 @@ def _positive_float(text):
     return value
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
+
+
 def _fraction(text):
     value = _positive_float(text)
     if value >= 1:
@@ -154,6 +164,9 @@ def _train_parser(sub):
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR "
                    f"(its {runfiles.LAST} checkpoint); output goes to DIR unless --out is given")
     p.add_argument("--seed", type=int, metavar="N", help="seed of weights, dropout and shuffling")
+    p.add_argument("--checkpoint-every", type=_seconds, metavar="SECONDS",
+                   help=f"least time between two writes of {runfiles.LAST} (default 30; 0: "
+                        "every epoch); a killed run resumes from the last one, exactly")
     p.add_argument("--mode", metavar="MODE", help="PyTensor mode: NUMBA (default), FAST_RUN, JAX")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
     p.add_argument("--plot", action="store_true", help="write the run's figures to OUT/plots "

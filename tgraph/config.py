@@ -16,7 +16,7 @@ from tgraph.optim.base import get_optimizer
 from tgraph.optim.optimizers import SGD
 from tgraph.optim.regularizers import Regularization
 
-__all__ = ["Training", "ModelConfig", "build_model", "config_of", "resolve_for_data",
+__all__ = ["CHECKPOINT_SECONDS", "Training", "ModelConfig", "build_model", "config_of", "resolve_for_data",
            "follows_data", "DTYPES"]
 
 DTYPES = ("float32", "float64")
@@ -43,6 +43,9 @@ def float_dtype(instance, attribute, value):
 
 def _regularization(value):
     return Regularization() if value is None else value
+
+
+CHECKPOINT_SECONDS = 30.0  # default least time between two writes of a run's checkpoint (s)
 
 
 @attrs.frozen

@@ -13,6 +13,7 @@ Only ``model`` is required; see :class:`Experiment` for the others.
 import attrs
 
 from tgraph.config import (
+    CHECKPOINT_SECONDS,
     ModelConfig,
     Training,
     boolean,
@@ -59,6 +60,11 @@ def _one_of(*options):
             raise ConfigError(f"`{attribute.name}` (={value!r}) must be one of "
                               f"{', '.join(map(repr, options))}")
     return check
+
+
+def _non_negative(instance, attribute, value):
+    if not value >= 0:
+        raise ConfigError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
 def _optional_count(instance, attribute, value):
@@ -121,6 +127,9 @@ class Experiment:
         data_format, impute, layout, target, header, delimiter, image_size, color_mode,
         cifar_labels: how to read ``data``: the :func:`tgraph.data.load_dataset` arguments
             ``format``, ``impute``, ... (see :data:`DATA_OPTIONS`).
+        checkpoint_seconds: least time between two writes of the run's checkpoint
+            ``last.tgraph`` (s; 0: after every epoch); see
+            :class:`tgraph.callbacks.ModelCheckpoint`.
         source: the spec file path.
         description: the spec file's docstring.
     """
@@ -150,6 +159,8 @@ class Experiment:
                                            validator=_check_image_size)
     color_mode: str | None = attrs.field(default=None, validator=_one_of(None, *COLOR_MODES))
     cifar_labels: str = attrs.field(default="fine", validator=_one_of("fine", "coarse"))
+    checkpoint_seconds: float = attrs.field(default=CHECKPOINT_SECONDS, converter=float,
+                                            validator=_non_negative)
     source: str = "<python>"
     description: str = ""
     pretraining: object = attrs.field(default=None, converter=_tuple_if_list,

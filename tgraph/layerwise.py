@@ -9,8 +9,8 @@ pass of the frozen lower layers) rather than in every step: for the third RBM of
 784-1000-1000-1000 at batch 10, a step took 68 ms on precomputed inputs and 107 ms with
 the lower layers in its graph (2-core machine, busy; 100 steps each). The same
 callbacks as supervised training run (progress line per epoch, ``log.csv`` /
-``log.jsonl`` rows tagged with the ``phase``, ``last.tgraph`` every epoch with the phase
-in its metadata), so ``--resume`` continues exactly in the middle of any
+``log.jsonl`` rows tagged with the ``phase``, ``last.tgraph`` at an epoch's end with
+the phase in its metadata), so ``--resume`` continues exactly in the middle of any
 phase; a row's ``loss`` is the mean of the layer's first monitor over the epoch (what
 the tutorials print). At the end of a phase every monitor is averaged over the training
 set and, if asked, ``filters_layer<k>.png`` and ``samples.png`` are written.
@@ -224,12 +224,13 @@ class LayerModel:
             set_learning_rate(self.optimizer, state["lr"])
 
 
-def _callbacks(out_dir, meta, append, verbose):
+def _callbacks(out_dir, meta, append, verbose, checkpoint_seconds):
     files = RunFiles(out_dir)
     logs = [CSVLogger(files.csv_log, append=append),
             JSONLinesLogger(files.json_log, append=append)]
     progress = [ProgressLogger()] if verbose else []
-    return [*logs, *progress, ModelCheckpoint(out_dir, meta=meta)]
+    checkpoints = ModelCheckpoint(out_dir, meta=meta, every_seconds=checkpoint_seconds)
+    return [*logs, *progress, checkpoints]
 
 
 def _describe(phase, layer, verbose):
@@ -241,11 +242,12 @@ def _describe(phase, layer, verbose):
               flush=True)
 
 
-def _run_phase(model, phase, data, *, out_dir, meta, append, resume, seed, verbose):
+def _run_phase(model, phase, data, *, out_dir, meta, append, resume, seed, verbose,
+               checkpoint_seconds):
     layer_model = LayerModel(model, phase)
     _describe(phase, layer_model.layer, verbose)
     trainer = Trainer(layer_model, batch_size=phase.batch_size, max_epochs=phase.epochs,
-                      callbacks=_callbacks(out_dir, meta, append, verbose),
+                      callbacks=_callbacks(out_dir, meta, append, verbose, checkpoint_seconds),
                       shuffle=phase.shuffle, seed=seed)
     trainer.log_tags = {PHASE_KEY: phase.name}
     trainer.fit({"train": (data.train.x, None)}, resume=resume)
@@ -287,7 +289,8 @@ def pretrain(experiment, model, dataset, *, out_dir, meta, checkpoint=None, verb
         append = bool(results) or checkpoint is not None
         results.append(_run_phase(model, phase, dataset, out_dir=out_dir, meta=phase_meta,
                                   append=append, resume=resume, seed=experiment.seed,
-                                  verbose=verbose))
+                                  verbose=verbose,
+                                  checkpoint_seconds=experiment.checkpoint_seconds))
         checkpoint = None
     return results, None
 

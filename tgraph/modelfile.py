@@ -76,7 +76,7 @@ def _versions():
 def _write_array(zf, name, array):
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
-    zf.writestr(name, buffer.getvalue())
+    zf.writestr(name, buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
 
 
 def _pack(obj, arrays):
@@ -104,20 +104,26 @@ def _unpack(obj, zf, path):
     return obj
 
 
-def save_model(model, path, *, meta=None, training=None):
+def save_model(model, path, *, meta=None, training=None, weights=None):
     """Write ``model`` to ``path`` atomically.
+
+    The JSON parts are deflated; the arrays are stored as they are (``.npy`` members
+    of the zip): float weights barely compress, and deflating them cost 0.1 s for the
+    MLP's 3 MB checkpoint, a quarter of one of its epochs.
 
     Args:
         model: a :class:`tgraph.Model`.
         path: destination file (conventionally ``*.tgraph``).
         meta: JSON-able training metadata (epochs, errors, data source, ...).
         training: checkpoint state (may contain numpy arrays), or None.
+        weights: ``{name: array}`` to save instead of the model's current weights
+            (e.g. a best model kept in memory), or None.
     """
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": _versions(),
               "spec": model_spec(model), "meta": meta or {}}
     with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("tgraph.json", json.dumps(header, indent=2, default=float))
-        for name, value in model.get_weights().items():
+        for name, value in (model.get_weights() if weights is None else weights).items():
             _write_array(zf, f"weights/{name}.npy", value)
         if training is not None:
             arrays = {}

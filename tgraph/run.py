@@ -68,6 +68,8 @@ def _with_cli_options(experiment, args):
         overrides.append(f"training.batch_size={args.batch_size}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
+    if getattr(args, "checkpoint_every", None) is not None:
+        overrides.append(f"checkpoint_seconds={args.checkpoint_every}")
     experiment = apply_overrides(experiment, overrides)
     if args.lr:
         optimizer = get_optimizer(experiment.optimizer)
@@ -263,7 +265,8 @@ def _train_in(files, experiment, model, dataset, checkpoint, verbose, start):
     logs = [CSVLogger(files.csv_log, append=bool(phases)),
             JSONLinesLogger(files.json_log, append=bool(phases))]
     progress = [ProgressLogger()] if verbose else []
-    checkpointer = ModelCheckpoint(files.directory, meta=finetune_meta(meta, phases))
+    checkpointer = ModelCheckpoint(files.directory, meta=finetune_meta(meta, phases),
+                                   every_seconds=experiment.checkpoint_seconds)
     trainer = experiment.trainer(model, [*logs, *progress, checkpointer])
     if phases:
         trainer.log_tags = {PHASE_KEY: FINETUNE}

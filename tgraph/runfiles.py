@@ -3,8 +3,9 @@
 A run directory (``tgraph train --out DIR``) holds::
 
     model.tgraph     the final model: the best-validation weights, with the run's metrics
-    best.tgraph      the best model so far, written whenever it improves
-    last.tgraph      the checkpoint ``--resume`` continues from (end of the last epoch)
+    best.tgraph      the best model so far, written with last.tgraph when it changed
+    last.tgraph      the checkpoint ``--resume`` continues from (end of an epoch; the
+                     first, then at most every 30 s, and the last; see ModelCheckpoint)
     log.csv          one row per epoch
     log.jsonl        one JSON object per epoch
     metrics.json     the run's result
