@@ -14,13 +14,18 @@ The compile helper process (:mod:`.runtime.background`) runs :func:`serve_compil
 importing this package is how it knows every kernel.
 
 The disk-cache module is imported first: the cache locator of a jitted function is
-chosen when it is defined.
+chosen when it is defined. Before it, :func:`tgraph.backend.threads.short_spins` sets how
+long idle OpenMP threads spin (libgomp reads it when it is loaded).
 """
 
-from tgraph.backend.numba.runtime import cache  # noqa: F401  (first: before any cached function)
-from tgraph.backend.numba import dispatch  # noqa: F401, I001  (registers the ops' Numba code)
-from tgraph.backend.numba.mode import TGraphNumbaLinker, numba_mode
-from tgraph.backend.numba.runtime import background, opaque
+from tgraph.backend.threads import short_spins
+
+short_spins()  # before libgomp is loaded (Numba's first parallel launch)
+
+from tgraph.backend.numba.runtime import cache  # noqa: E402, F401, I001  (before any cached function)
+from tgraph.backend.numba import dispatch  # noqa: E402, F401, I001  (registers the ops' Numba code)
+from tgraph.backend.numba.mode import TGraphNumbaLinker, numba_mode  # noqa: E402
+from tgraph.backend.numba.runtime import background, opaque  # noqa: E402
 
 __all__ = ["numba_mode", "TGraphNumbaLinker", "serve_compile_helper"]
 
