@@ -20,7 +20,7 @@ import numpy as np
 from peers import PEERS, make_peer
 from peers.numerics import NumericsMismatch, check_peer, reference_losses
 
-__all__ = ["load", "tgraph_runner", "throughput"]
+__all__ = ["threads", "load", "tgraph_runner", "throughput"]
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 
