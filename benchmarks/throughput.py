@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from busy import busy_loops, busy_summary
 from peers import PEERS, make_peer
 from peers.numerics import NumericsMismatch, check_peer, reference_losses
 
@@ -168,13 +169,18 @@ def _open(context, framework, spec_name, target_s, reference):
     return proc, conn, status[1]
 
 
-def _rounds(workers, rounds, target_s):
-    """``{framework: [(seconds, steps, minor faults) per round]}``, the workers timed one
-    after the other in each round, each for its step count of ~``target_s`` seconds."""
+def _sizes(workers):
+    """``{framework: step count of ~target_s seconds}``, measured by each worker alone."""
     steps = {}
     for name, (_, conn) in workers.items():
         conn.send(("size",))
         steps[name] = conn.recv()
+    return steps
+
+
+def _rounds(workers, rounds, steps):
+    """``{framework: [(seconds, steps, minor faults) per round]}``, the workers timed one
+    after the other in each round, each for its ``steps[framework]`` steps."""
     timings = {name: [] for name in workers}
     for _ in range(rounds):
         for name, (_, conn) in workers.items():
@@ -183,7 +189,15 @@ def _rounds(workers, rounds, target_s):
     return timings
 
 
-def throughput(spec_name, rounds, *, peers=PEERS, target_s=1.5):
+def _busy_rounds(workers, steps, busy, rounds):
+    """:func:`_rounds` with ``busy`` busy-loop processes running (:func:`busy.busy_loops`),
+    each block half the idle step count (~``target_s`` seconds at the 50% target)."""
+    half = {name: max(5, n // 2) for name, n in steps.items()}
+    with busy_loops(busy):
+        return _rounds(workers, rounds, half)
+
+
+def throughput(spec_name, rounds, *, peers=PEERS, target_s=1.5, busy=0, busy_rounds=2):
     """Median samples/s of tgraph and each peer, timed alternately ``rounds`` times.
 
     Workers are started one after the other (so compile times are measured alone): tgraph
@@ -194,6 +208,10 @@ def throughput(spec_name, rounds, *, peers=PEERS, target_s=1.5):
         rounds: alternations; medians are reported.
         peers: names of the peers to time (see :data:`peers.PEERS`).
         target_s: seconds of each timed block (the warm-up runs a third of it).
+        busy: busy-loop processes competing for the cores in a second series of
+            ``busy_rounds`` alternations after the idle one, in the same workers
+            (0: none, no busy figures).
+        busy_rounds: alternations on the busy machine.
 
     Returns:
         Dict with ``tgraph_samples_per_s``, ``peers`` ({name: samples/s}),
@@ -202,7 +220,8 @@ def throughput(spec_name, rounds, *, peers=PEERS, target_s=1.5):
         ({name: seconds of the timed twin's first calls}), ``skipped`` ({name: reason}),
         ``best_peer`` (highest median samples/s), ``ratio_best_peer`` (median over rounds
         of tgraph / best peer), ``page_faults_per_step`` (minor page faults of the tgraph
-        worker, ``getrusage(RUSAGE_SELF)``, over the timed steps / their number), and ``torch_samples_per_s`` / ``ratio`` (vs PyTorch eager) as before.
+        worker, ``getrusage(RUSAGE_SELF)``, over the timed steps / their number), and ``torch_samples_per_s`` / ``ratio`` (vs PyTorch eager) as before; with ``busy``
+        also the figures of :func:`busy.busy_summary` (``busy_share`` etc.).
     """
     from tgraph.specfile import load_spec
 
@@ -221,13 +240,18 @@ def throughput(spec_name, rounds, *, peers=PEERS, target_s=1.5):
                 skipped[name] = payload
             else:
                 workers[name], first_calls[name] = (proc, conn), payload
-        timings = _rounds(workers, rounds, target_s)
+        steps = _sizes(workers)
+        timings = _rounds(workers, rounds, steps)
+        busy_timings = _busy_rounds(workers, steps, busy, busy_rounds) if busy else None
     finally:
         for proc, conn in workers.values():
             if proc.is_alive():
                 conn.send(None)
             proc.join(timeout=30)
-    return _summary(spec_name, bs, timings, first_calls, skipped)
+    result = _summary(spec_name, bs, timings, first_calls, skipped)
+    if busy_timings:
+        result.update(busy_summary(timings, busy_timings, bs, busy))
+    return result
 
 
 def _summary(spec_name, bs, timings, first_calls, skipped):
