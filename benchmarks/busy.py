@@ -13,12 +13,14 @@ import sys
 
 __all__ = ["BUSY_LOOP", "busy_loops", "busy_summary"]
 
-# A pure-Python busy loop: one core's worth of CPU demand, no memory traffic. It checks
-# every ~10**6 iterations (some ms) whether its parent is still the process that started
-# it, so that a benchmark killed with SIGKILL (no ``finally``) leaves no loop running.
+# A pure-Python busy loop: one core's worth of CPU demand, no memory traffic. It says
+# "busy" once it runs (after the interpreter's start) and checks every ~10**6 iterations
+# (some ms) whether its parent is still the process that started it, so that a benchmark
+# killed with SIGKILL (no ``finally``) leaves no loop running.
 BUSY_LOOP = """
 import os
 parent = os.getppid()
+print("busy", flush=True)
 while os.getppid() == parent:
     for _ in range(1_000_000):
         pass
@@ -29,8 +31,8 @@ while os.getppid() == parent:
 def busy_loops(count):
     """``count`` busy-loop processes (:data:`BUSY_LOOP`) running while the body runs.
 
-    They are killed and reaped when the body ends, also when it raises (an exception,
-    Ctrl-C's KeyboardInterrupt).
+    The body starts once every one of them is looping; they are killed and reaped when
+    the body ends, also when it raises (an exception, Ctrl-C's KeyboardInterrupt).
 
     Args:
         count: number of processes (0: none, the body runs on an idle machine).
@@ -45,14 +47,19 @@ def busy_loops(count):
         for _ in range(count):
             procs.append(subprocess.Popen([sys.executable, "-c", BUSY_LOOP],
                                           stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
+                                          stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, text=True))
+        for proc in procs:
+            if proc.stdout.readline().strip() != "busy":
+                raise RuntimeError(f"busy loop {proc.pid} exited before looping "
+                                   f"(exit code {proc.wait()})")
         yield procs
     finally:
         for proc in procs:
             proc.kill()
         for proc in procs:
             proc.wait()
+            proc.stdout.close()
 
 
 def _median_rates(timings, batch_size):
