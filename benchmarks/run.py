@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--specs logreg,mlp] [--peers torch,jax] [--json FILE]
                              [--rounds 5] [--seconds 1.5] [--no-startup] [--startup-only]
+                             [--busy 1] [--busy-rounds 2] [--e2e-epochs N] [--no-e2e]
 
 For each spec: the same network, initial weights, batch size, float32 data (the embedded
 MNIST subset) and 2 threads in tgraph and in each peer (PyTorch eager, ``torch.compile``
@@ -14,8 +15,13 @@ a worker process of its own (:mod:`throughput`), medians reported. ``peak_share`
 tgraph's training FLOP/s (:func:`flops.flops_per_sample`) over the machine's fp32 GEMM
 peak (:func:`flops.gemm_peak`, measured once). Start-up (process start -> first
 finished training step, with an empty and with a warm compile cache) and peak RSS are
-measured in fresh subprocesses running tgraph alone. Every peer is optional
-(``pip install -e '.[bench]'``); a missing one is skipped with a note.
+measured in fresh subprocesses running tgraph alone. With ``--busy N``, N busy-loop
+processes then compete for the cores while the same workers are timed alternately again
+(``--busy-rounds``): ``busy_share`` is tgraph's busy / idle samples/s, ``peers_busy_share``
+each peer's (:mod:`busy`). ``end_to_end_share`` is the share of a whole warm ``tgraph
+train`` command's wall time (process start to exit) spent in training steps (:mod:`e2e`;
+``--no-e2e`` skips it). Every peer is optional (``pip install -e '.[bench]'``); a missing
+one is skipped with a note.
 """
 
 import argparse
@@ -35,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SUPERVISED_SPECS = ("convnet", "dropout_mlp", "lenet5", "logreg", "mlp")
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from e2e import end_to_end  # noqa: E402
 from flops import flops_per_sample, gemm_peak  # noqa: E402
 from peers import PEERS  # noqa: E402
 from throughput import load, threads, throughput  # noqa: E402
@@ -74,12 +81,15 @@ def startup(spec_name, cache_dir):
 
 
 def measure(spec_name, rounds, with_startup, *, with_throughput=True, peers=PEERS,
-            target_s=1.5, peak=None):
-    """One spec's results: throughput (:func:`throughput.throughput`), its FLOPs per
-    sample and ``peak_share`` (of ``peak`` FLOP/s, if given), start-up and RSS."""
+            target_s=1.5, peak=None, busy=0, busy_rounds=2, e2e=False, e2e_epochs=None):
+    """One spec's results: throughput (:func:`throughput.throughput`, with ``busy``
+    busy-loop processes in ``busy_rounds`` more rounds), its FLOPs per sample and
+    ``peak_share`` (of ``peak`` FLOP/s, if given), start-up and RSS, and with ``e2e`` the
+    end-to-end share of a whole run of ``e2e_epochs`` epochs (:func:`e2e.end_to_end`)."""
     result = {"spec": spec_name}
     if with_throughput:
-        result = throughput(spec_name, rounds, peers=peers, target_s=target_s)
+        result = throughput(spec_name, rounds, peers=peers, target_s=target_s, busy=busy,
+                            busy_rounds=busy_rounds)
         result["flops_per_sample"] = flops_per_sample(load(spec_name)[1].network)
         if peak:
             result["gemm_peak_flops"] = peak
@@ -89,13 +99,16 @@ def measure(spec_name, rounds, with_startup, *, with_throughput=True, peers=PEER
         with tempfile.TemporaryDirectory() as cache:
             result["cold_start_s"], _ = startup(spec_name, cache)
             result["warm_start_s"], result["peak_rss_mb"] = startup(spec_name, cache)
+    if e2e:
+        result.update(end_to_end(spec_name, e2e_epochs))
     return result
 
 
 def table(results, peers=PEERS):
     """The results as an aligned text table (one row per spec, one column per peer)."""
     cols = ["spec", "batch_size", "tgraph_samples_per_s", *peers, "best_peer",
-            "ratio_best_peer", "peak_share", "page_faults_per_step", "warm_start_s",
+            "ratio_best_peer", "peak_share", "busy_share", "end_to_end_share",
+            "page_faults_per_step", "warm_start_s",
             "cold_start_s", "peak_rss_mb"]
     fmt = lambda v: f"{v:,.0f}" if isinstance(v, float) and v > 100 else (  # noqa: E731
         f"{v:.2f}" if isinstance(v, float) else str(v))
@@ -119,7 +132,20 @@ def main(argv=None):
     parser.add_argument("--no-startup", action="store_true", help="skip start-up probes")
     parser.add_argument("--startup-only", action="store_true",
                         help="only the start-up probes (no throughput comparison)")
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="after the idle rounds, time again with N busy-loop processes "
+                             "competing for the cores (default 0: not)")
+    parser.add_argument("--busy-rounds", type=int, default=2, metavar="R",
+                        help="alternations with the busy loops (default 2)")
+    parser.add_argument("--e2e-epochs", type=int, metavar="E",
+                        help="epochs of the end-to-end run of every spec (default: per spec, "
+                             "a run of ~20-60 s, see benchmarks/e2e.py)")
+    parser.add_argument("--no-e2e", action="store_true",
+                        help="skip the end-to-end runs (whole `tgraph train` commands)")
     args = parser.parse_args(argv)
+    if args.busy < 0 or args.busy_rounds < 1:
+        parser.error(f"--busy (={args.busy}) must be >= 0 and --busy-rounds "
+                     f"(={args.busy_rounds}) >= 1")
     threads()
     peers = tuple(p.strip() for p in args.peers.split(",") if p.strip())
     unknown = set(peers) - set(PEERS)
@@ -132,7 +158,10 @@ def main(argv=None):
     for name in args.specs.split(","):
         results.append(measure(name.strip(), args.rounds, not args.no_startup,
                                with_throughput=not args.startup_only, peers=peers,
-                               target_s=args.seconds, peak=peak))
+                               target_s=args.seconds, peak=peak, busy=args.busy,
+                               busy_rounds=args.busy_rounds,
+                               e2e=not (args.no_e2e or args.startup_only),
+                               e2e_epochs=args.e2e_epochs))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     print(table(results, peers))
     if args.json:
