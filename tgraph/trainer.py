@@ -139,6 +139,7 @@ class Trainer:
         self.elapsed = self.step_time = 0.0
         self.current_epoch = 0  # the epoch in progress (1-based)
         self._splits = {}  # set by fit
+        self._checked = {}  # split -> (evaluate_checked, data checked once); see _evaluate
         self._rng = np.random.default_rng(seed)
         self._per_call = 1  # steps per call; set from the measured step time
 
@@ -148,7 +149,19 @@ class Trainer:
         """Mean loss and error of the model on ``split`` (``"valid"`` or ``"test"``)."""
         if split not in self._splits:
             return {}
-        return self.model.evaluate(*self._splits[split])
+        return self._evaluate(split)
+
+    def _evaluate(self, split):
+        """The model's evaluation of a split, checked once (:meth:`_prepare`) if the model
+        can skip the checks (``evaluate_checked``), else by ``evaluate``."""
+        if split not in self._checked:
+            evaluate_checked = getattr(self.model, "evaluate_checked", None)
+            if evaluate_checked is None:
+                return self.model.evaluate(*self._splits[split])
+            data = self._train if split == "train" else self.model.check_data(*self._splits[split])
+            self._checked[split] = (evaluate_checked, data)
+        evaluate_checked, data = self._checked[split]
+        return evaluate_checked(*data)
 
     def has_split(self, split):
         """True if the data has ``split`` (``"train"``, ``"valid"`` or ``"test"``)."""
@@ -247,7 +260,7 @@ class Trainer:
         return self.history
 
     def _prepare(self, data):
-        self._splits = splits_of(data)
+        self._splits, self._checked = splits_of(data), {}
         x, y = self._splits["train"]
         self._train = self.model.check_data(x, y)
         self._n_batches = len(self._train[0]) // self.batch_size
@@ -327,7 +340,7 @@ class Trainer:
     def _validate(self):
         if "valid" not in self._splits:
             return {}
-        result = self.model.evaluate(*self._splits["valid"])
+        result = self._evaluate("valid")
         logs = {"valid_loss": result["loss"]}
         if "error" in result:
             logs["valid_error"] = result["error"]
