@@ -592,3 +592,45 @@ def test_train_error_flag_logs_the_training_split_error(tmp_path, small_npz):
     with open(out / "log.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and all(0 <= float(r["train_error"]) <= 1 for r in rows)
+
+
+def test_is_interrupt_sees_numbas_systemerror():
+    from tgraph.errors import is_interrupt
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as inner:
+            raise SystemError("returned a result with an exception set") from inner
+    except SystemError as err:
+        assert is_interrupt(err)
+    assert is_interrupt(KeyboardInterrupt())
+    assert not is_interrupt(SystemError("other"))
+    assert not is_interrupt(ValueError())
+
+
+def test_ctrl_c_during_training_exits_130_with_the_resume_command(tmp_path, small_npz):
+    import signal
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tgraph.cli", "train", str(SPECS / "mlp.py"), "--data",
+         str(small_npz), "--out", str(out), "--epochs", "100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:  # the steps are running once an epoch has ended
+            if line.startswith("epoch    2"):
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.endswith(f"tgraph train: interrupted; continue with: tgraph train "
+                        f"{SPECS / 'mlp.py'} --resume {out}\n")
+    from tgraph.modelfile import read_model_file
+
+    saved = read_model_file(out / "last.tgraph").training
+    assert saved["epoch"] >= 1  # a finished epoch (the state kept in memory, written at the end)

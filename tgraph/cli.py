@@ -16,7 +16,7 @@ from tgraph.data.folders import COLOR_MODES
 from tgraph.data.layout import LAYOUTS
 from tgraph.data.preprocessing import KINDS as PREPROCESSINGS
 from tgraph.data.splits import VALID_SPLITS
-from tgraph.errors import TGraphError
+from tgraph.errors import TGraphError, is_interrupt
 
 __all__ = ["main", "build_parser"]
 
@@ -447,7 +447,9 @@ def main(argv=None):
     except TGraphError as err:
         print(f"tgraph {args.command}: error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as err:
+        if not is_interrupt(err):
+            raise
         hint = ""
         if args.command == "train" and getattr(args, "out_dir", None):
             hint = f"; continue with: tgraph train {args.spec} --resume {args.out_dir}"

@@ -6,6 +6,7 @@ file, a bad command-line argument) is a subclass of :class:`TGraphError`, so tha
 """
 
 __all__ = [
+    "is_interrupt",
     "TGraphError",
     "SpecError",
     "ShapeError",
@@ -74,3 +75,16 @@ def unknown_name_message(what, name, known):
     """
     options = ", ".join(repr(k) for k in sorted(known))
     return f"unknown {what} {name!r}; expected one of: {options}"
+
+
+def is_interrupt(error):
+    """True for a ``KeyboardInterrupt``, and for how Numba reports a Ctrl-C during a
+    compiled call: a ``SystemError`` ("returned a result with an exception set") whose
+    cause or context is a ``KeyboardInterrupt``."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False

@@ -24,6 +24,7 @@ from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_functi
 from tgraph.backend.numba.runtime import opaque
 from tgraph.backend.numba.runtime.cache import source_key
 from tgraph.backend.numba.runtime.opaque import native_address, native_call
+from tgraph.errors import is_interrupt
 
 __all__ = ["compile_steps"]
 
@@ -109,7 +110,12 @@ def compile_steps(fn):
         if argtypes not in loops:
             loops[argtypes] = _compile_loop(source, jit_fn, argtypes)
         loop, address = loops[argtypes]
-        losses, values = loop(first, count, address, *args)
+        try:
+            losses, values = loop(first, count, address, *args)
+        except SystemError as err:  # Ctrl-C while compiled code ran, as Numba reports it
+            if is_interrupt(err):
+                raise KeyboardInterrupt from None
+            raise
         for cell, value in zip(targets, values):
             cell[0] = value
         return losses
