@@ -33,7 +33,7 @@ __all__ = ["one_pool", "in_one_pool", "blas_threads", "set_blas_threads", "short
 
 # Busy-wait iterations of an idle OpenMP thread before it sleeps (libgomp's default,
 # 300,000, is milliseconds of spinning).
-SPIN_COUNT = "1000"
+SPIN_COUNT = "10000"
 
 
 def short_spins(environ=None):
@@ -42,9 +42,12 @@ def short_spins(environ=None):
     Between two parallel regions (two kernels of a training step, two calls of steps,
     validation) libgomp's workers spin, by default for 300,000 iterations. On a machine
     where another process needs the cores, that spinning takes them from it and from
-    tgraph's own main thread: with three single-threaded jobs beside it, the MLP
-    trained at 4,900 samples/s on 2 threads, and at 19,000-23,000 with short spins or
-    passive waiting (:data:`SPIN_COUNT` spins; as fast as one thread there).
+    tgraph's own main thread: with three single-threaded jobs beside it, the MLP's
+    steps on 2 threads ran at 4,800-4,950 samples/s; with 10,000 spins
+    (:data:`SPIN_COUNT`) at 7,600-11,500, with 1,000 at 17,900-19,500 (as fast as one
+    thread). On an idle machine 1,000 spins cost 10-15% (MLP 38-40k samples/s against
+    47-48k, LeNet-5 5.6-5.7k against 6.2-6.3k) and 10,000 nothing measurable (45-49k,
+    6.1-6.3k): the default is 10,000.
 
     Sets ``GOMP_SPINCOUNT`` unless the user set it or ``OMP_WAIT_POLICY``. libgomp reads
     it once, when it is loaded: this must run before Numba's first parallel launch
