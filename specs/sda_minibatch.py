@@ -12,6 +12,10 @@ learning rate for minibatches of 10 (0.1); patience stays 10 epochs of minibatch
 (50,000 of them). Published (batch 1): 1.3% test error, best validation 1.39%.
 
     tgraph train specs/sda_minibatch.py --data ../shared/data/mnist-idx --valid-size 10000
+
+Measured (2-core machine shared with other runs): 15 min of pretraining, then the
+validation error levels off near 1.6%: 1.57% at fine-tuning epoch 46 with 1.55% test
+error, where the run was interrupted (its patience ran to epoch 92).
 """
 
 from tgraph import layers as L
