@@ -17,7 +17,7 @@ fine-tuning.
     tgraph train specs/dbn.py --data ../shared/data/mnist-idx --valid-size 10000  # full MNIST
 
 On the full MNIST with 30 pretraining epochs a layer (``--set pretraining.epochs=30``;
-100 take ~50 min more here) tgraph reached 1.56% test error at the best validation
+100 take ~40 min more here) tgraph reached 1.56% test error at the best validation
 error, 1.44% (fine-tuning epoch 32 of 64), in 75 min on the 2-core machine shared with
 other runs (README, "Reproducing the tutorials").
 

@@ -22,7 +22,9 @@ twin reaches 1.96% (REFERENCE.md). Measured with ``tgraph train specs/lenet5.py`
 157 of 200), 302 s; the same run three times gave the same figures. Other initial
 weights give 1.96-2.28%: tgraph's default stream (``--set legacy_init=False``) with
 ``--seed`` 1234, 1 and 2 gave 2.22%, 2.28% and 1.96%. With only 16 minibatches an epoch,
-the tutorial's patience of 10000 iterations never ends the run.
+the tutorial's patience of 10000 iterations never ends the run. On the full MNIST
+(``--data ../shared/data/mnist-idx --valid-size 10000``): 1.04% test error at the best
+validation error, 0.95% (epoch 169 of 200), against the published 0.92% / 0.91%.
 """
 
 import math
