@@ -18,22 +18,13 @@ validation error 1.57% at epoch 46 (1.55% test), 1.46% at epoch 90 (1.53% test),
 the run was interrupted after 73 min, its patience still growing.
 """
 
-from tgraph import layers as L
+from sda import loss, model, optimizer, seed  # noqa: F401  (specs/sda.py: the network, unchanged)
+
 from tgraph import optim
 from tgraph.callbacks import TutorialPatience
 from tgraph.experiment import Training
 from tgraph.pretraining import Pretraining
 
-model = [
-    L.Input(shape=(784,)),
-    L.DenoisingAutoencoder(1000, corruption=0.1),
-    L.DenoisingAutoencoder(1000, corruption=0.2),
-    L.DenoisingAutoencoder(1000, corruption=0.3),
-    L.Dense(10, activation="softmax", init="zeros"),
-]
 pretraining = Pretraining(epochs=15, optimizer=optim.SGD(learning_rate=0.01), batch_size=10)
-loss = "nll"
-optimizer = optim.SGD(learning_rate=0.1)
 training = Training(batch_size=10, max_epochs=1000, shuffle=False)
 callbacks = [TutorialPatience(patience=50000, patience_increase=2, improvement_threshold=0.995)]
-seed = 89677  # the tutorial's numpy.random.RandomState(89677)

@@ -139,7 +139,7 @@ class Trainer:
         self.elapsed = self.step_time = 0.0
         self.current_epoch = 0  # the epoch in progress (1-based)
         self._splits = {}  # set by fit
-        self._checked = {}  # split -> (evaluate_checked, data checked once); see _evaluate
+        self._checked = {}  # split -> its data, checked once; see _evaluate
         self._rng = np.random.default_rng(seed)
         self._per_call = 1  # steps per call; set from the measured step time
 
@@ -152,16 +152,14 @@ class Trainer:
         return self._evaluate(split)
 
     def _evaluate(self, split):
-        """The model's evaluation of a split, checked once (:meth:`_prepare`) if the model
-        can skip the checks (``evaluate_checked``), else by ``evaluate``."""
+        """The model's evaluation of a split: checked at its first evaluation, then by
+        ``evaluate_checked`` (a model without it checks every time, in ``evaluate``)."""
+        if not hasattr(self.model, "evaluate_checked"):
+            return self.model.evaluate(*self._splits[split])
         if split not in self._checked:
-            evaluate_checked = getattr(self.model, "evaluate_checked", None)
-            if evaluate_checked is None:
-                return self.model.evaluate(*self._splits[split])
-            data = self._train if split == "train" else self.model.check_data(*self._splits[split])
-            self._checked[split] = (evaluate_checked, data)
-        evaluate_checked, data = self._checked[split]
-        return evaluate_checked(*data)
+            self._checked[split] = (self._train if split == "train"
+                                    else self.model.check_data(*self._splits[split]))
+        return self.model.evaluate_checked(*self._checked[split])
 
     def has_split(self, split):
         """True if the data has ``split`` (``"train"``, ``"valid"`` or ``"test"``)."""

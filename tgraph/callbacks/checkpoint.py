@@ -58,8 +58,6 @@ class ModelCheckpoint(Callback):
         files = RunFiles(self.directory)
         self.best_path, self.last_path = files.best, files.last
         self._written = None  # the iteration of the best model in best.tgraph
-        self._last_write = None  # _clock() of the last write; None: none yet
-        self._pending = None  # (weights, meta, training) of the last epoch not written
 
     def best_model_monitor(self):
         return None if self.monitor is None else (self.monitor, self.mode)
@@ -79,7 +77,8 @@ class ModelCheckpoint(Callback):
             self.trainer.check_monitor(self, self.monitor, "epoch")
         os.makedirs(self.directory, exist_ok=True)
         self._written = self.trainer.best_model.iteration
-        self._last_write, self._pending = None, None
+        self._last_write = None  # _clock() of the last write; None: none yet
+        self._pending = None  # (weights, meta, training) of the last epoch not written
 
     def _meta(self, **extra):
         t = self.trainer
@@ -105,27 +104,31 @@ class ModelCheckpoint(Callback):
         if self.every_seconds == 0:
             self._save_best_if_new()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _snapshot(self):
+        """``(weights, meta, training)`` of this epoch's end, copied (callback states too)."""
+        training = self.trainer.checkpoint_state()
+        training["callbacks"] = copy.deepcopy(training["callbacks"])
+        return self.trainer.model.get_weights(), self._meta(), training
+
+    def _write_last(self, snapshot):
         from tgraph.modelfile import save_model
 
+        weights, meta, training = snapshot
+        save_model(self.trainer.model, self.last_path, weights=weights, meta=meta,
+                   training=training)
+
+    def on_epoch_end(self, epoch, logs=None):
+        snapshot = self._snapshot() if self.save_last else None
         if not self._due():
-            if self.save_last:  # what on_train_end writes if training stops before the next
-                training = self.trainer.checkpoint_state()
-                training["callbacks"] = copy.deepcopy(training["callbacks"])
-                self._pending = (self.trainer.model.get_weights(), self._meta(), training)
+            self._pending = snapshot  # what on_train_end writes if training stops first
             return
         self._save_best_if_new()
-        if self.save_last:
-            save_model(self.trainer.model, self.last_path, meta=self._meta(),
-                       training=self.trainer.checkpoint_state())
+        if snapshot is not None:
+            self._write_last(snapshot)
         self._last_write, self._pending = _clock(), None
 
     def on_train_end(self, logs=None):
-        from tgraph.modelfile import save_model
-
         self._save_best_if_new()
         if self._pending is not None:
-            weights, meta, training = self._pending
-            save_model(self.trainer.model, self.last_path, weights=weights, meta=meta,
-                       training=training)
+            self._write_last(self._pending)
             self._pending = None
