@@ -15,6 +15,12 @@ than on 1. The policy:
   BLAS calls are unchanged (NumPy has its own copy of OpenBLAS, never touched).
 * The products that need two threads (the dense layers' ``x @ W`` and weight updates)
   run on tgraph's tiled kernel, split over Numba's threads.
+* Numba's threads are as many as the cores the other processes leave
+  (:data:`adaptive`): a kernel split over 2 threads on 2 cores, one of which another
+  process needs, waits at every barrier for the thread that lost its core. Measured
+  every :data:`ADAPT_SECONDS` at most, from the kernel's CPU counters
+  (:class:`tgraph.backend.cpuload.CpuLoad`); the kernels keep the split they were
+  compiled with (its parts then run one after the other).
 
 The limit is set through the BLAS library behind ``scipy.linalg.cython_blas`` (the
 one Numba calls), found once: OpenBLAS's ``openblas_set_num_threads`` under any of
@@ -26,10 +32,13 @@ limited. A scope costs two calls into the library (~1 us, see
 import ctypes
 import functools
 import os
+import sys
 import threading
 
+from tgraph.backend.cpuload import CpuLoad
+
 __all__ = ["one_pool", "in_one_pool", "blas_threads", "set_blas_threads", "short_spins",
-           "SPIN_COUNT"]
+           "SPIN_COUNT", "adaptive", "threads_for", "ADAPT_SECONDS"]
 
 # Busy-wait iterations of an idle OpenMP thread before it sleeps (libgomp's default,
 # 300,000, is milliseconds of spinning).
@@ -100,8 +109,78 @@ def set_blas_threads(count):
         library[1](int(count))
 
 
+ADAPT_SECONDS = 0.5  # least time between two measurements of the other processes' load
+
+
+def threads_for(others, cores, maximum):
+    """Threads to run on: the cores the other processes leave, rounded, in [1, maximum].
+
+    Args:
+        others: cores the other processes used lately (e.g. 0.67 for one busy loop
+            sharing 2 cores with 2 of ours: the scheduler splits 3 threads over 2 cores).
+        cores: cores this process may run on.
+        maximum: the configured thread count (``NUMBA_NUM_THREADS``).
+    """
+    return max(1, min(int(maximum), int(cores - others + 0.5)))
+
+
+class _AdaptiveThreads:
+    """Numba's thread count inside :data:`one_pool`: :func:`threads_for` the measured load.
+
+    Numba's count is per Python thread: the outermost scope of each thread sets it and
+    restores the thread's previous count at its end, so code compiled outside the scope
+    (kernels split for ``numba.get_num_threads()`` parts) sees the configured count.
+    Turned off by ``TGRAPH_ADAPTIVE_THREADS=0`` or ``adaptive.enabled = False``; it
+    does nothing until Numba is imported (the JAX backend sizes its own pool).
+    """
+
+    def __init__(self):
+        self.enabled = os.environ.get("TGRAPH_ADAPTIVE_THREADS", "1") != "0"
+        self.count = None  # the last decision (None: not measured yet)
+        self._load = None  # CpuLoad, made at the first scope
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _decide(self, numba):
+        maximum = numba.config.NUMBA_NUM_THREADS
+        with self._lock:
+            if self._load is None:
+                self._load = CpuLoad()
+            if self._load.elapsed() >= ADAPT_SECONDS:
+                others = self._load.others()
+                if others is not None:
+                    self.count = threads_for(others, len(self._load.cpus), maximum)
+            return maximum if self.count is None else min(self.count, maximum)
+
+    def enter(self):
+        local = self._local
+        local.depth = getattr(local, "depth", 0) + 1
+        numba = sys.modules.get("numba")
+        if local.depth > 1 or not self.enabled or numba is None:
+            return
+        local.saved = numba.get_num_threads()
+        count = self._decide(numba)
+        if count != local.saved:
+            numba.set_num_threads(count)
+
+    def exit(self):
+        local = self._local
+        local.depth -= 1
+        if local.depth > 0:
+            return
+        saved, local.saved = getattr(local, "saved", None), None
+        if saved is not None:
+            numba = sys.modules["numba"]
+            if numba.get_num_threads() != saved:
+                numba.set_num_threads(saved)
+
+
+adaptive = _AdaptiveThreads()
+
+
 class _OnePool:
-    """Context manager: BLAS on one thread inside, the previous count restored after.
+    """Context manager: BLAS on one thread inside, the previous count restored after;
+    Numba's threads as many as :data:`adaptive` says.
 
     Re-entrant and thread-safe: the outermost scope (of any thread) saves and restores.
     """
@@ -113,6 +192,7 @@ class _OnePool:
         self._library = None  # (get, set), looked up at the first scope
 
     def __enter__(self):
+        adaptive.enter()
         if self._library is None:  # looked up once; () if Numba's BLAS is not OpenBLAS
             self._library = _blas_library() or ()
         library = self._library
@@ -132,6 +212,7 @@ class _OnePool:
                 self._depth -= 1
                 if self._depth == 0 and self._saved != 1:
                     library[1](self._saved)
+        adaptive.exit()
         return False
 
 
