@@ -6,6 +6,9 @@ starts warm, as every run but a user's first does), and relates the training ste
 tgraph reports in ``metrics.json`` to the subprocess's wall time measured from outside
 (process start to exit: interpreter start, imports, data, loading the compiled functions,
 validation, test evaluation, checkpoints, logging). Issue 16's target: >= 0.85.
+:func:`torch_end_to_end` times the same run as a PyTorch script
+(:mod:`peers.torch_run`: the twin network, the spec's epochs and validation schedule,
+checkpoints and log), for ``e2e_torch_ratio``: its wall time over tgraph's.
 """
 
 import json
@@ -15,9 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["E2E_EPOCHS", "train_command", "end_to_end"]
+__all__ = ["E2E_EPOCHS", "train_command", "end_to_end", "torch_end_to_end"]
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
+TORCH_RUN = Path(__file__).resolve().parent / "peers" / "torch_run.py"
 
 # Epochs of the timed run per spec: a whole run of roughly 20-60 s on an idle 2-core
 # machine, from the README's Results (wall time / epochs of the full runs on the embedded
@@ -74,3 +78,27 @@ def end_to_end(spec_name, epochs=None, *, warm_up=True, command=train_command):
             "e2e_wall_s": wall, "e2e_reported_wall_s": metrics["wall_time_s"],
             "e2e_step_time_s": metrics["step_time_s"],
             "end_to_end_share": metrics["step_time_s"] / wall}
+
+
+def torch_end_to_end(spec_name, epochs=None):
+    """Wall time of the same whole run as a PyTorch script (:mod:`peers.torch_run`).
+
+    Args:
+        spec_name: a spec of ``specs/``.
+        epochs: epochs of the run (default :data:`E2E_EPOCHS`, else 10).
+
+    Returns:
+        Dict with ``e2e_torch_wall_s`` (seconds from process start to exit, less the
+        seconds the script spent importing tgraph and building the twin from the spec,
+        which a hand-written script does not spend), ``e2e_torch_step_time_s`` and
+        ``e2e_torch_epochs_run``.
+    """
+    epochs = epochs or E2E_EPOCHS.get(spec_name, 10)
+    with tempfile.TemporaryDirectory(prefix=f"torch-e2e-{spec_name}-") as tmp:
+        out = Path(tmp) / "run"
+        wall = _run([sys.executable, str(TORCH_RUN), spec_name, "--epochs", str(epochs),
+                     "--out", str(out)], spec_name)
+        metrics = json.loads((out / "metrics.json").read_text())
+    return {"e2e_torch_wall_s": wall - metrics["build_s"],
+            "e2e_torch_step_time_s": metrics["step_time_s"],
+            "e2e_torch_epochs_run": metrics["epochs_run"]}

@@ -19,8 +19,9 @@ measured in fresh subprocesses running tgraph alone. With ``--busy N``, N busy-l
 processes then compete for the cores while the same workers are timed alternately again
 (``--busy-rounds``): ``busy_share`` is tgraph's busy / idle samples/s, ``peers_busy_share``
 each peer's (:mod:`busy`). ``end_to_end_share`` is the share of a whole warm ``tgraph
-train`` command's wall time (process start to exit) spent in training steps (:mod:`e2e`;
-``--no-e2e`` skips it). Every peer is optional (``pip install -e '.[bench]'``); a missing
+train`` command's wall time (process start to exit) spent in training steps, and
+``e2e_torch_ratio`` the wall time of a PyTorch script doing the same run over tgraph's
+(:mod:`e2e`; ``--no-e2e`` skips both). Every peer is optional (``pip install -e '.[bench]'``); a missing
 one is skipped with a note.
 """
 
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SUPERVISED_SPECS = ("convnet", "dropout_mlp", "lenet5", "logreg", "mlp")
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from e2e import end_to_end  # noqa: E402
+from e2e import end_to_end, torch_end_to_end  # noqa: E402
 from flops import flops_per_sample, gemm_peak  # noqa: E402
 from peers import PEERS  # noqa: E402
 from throughput import load, threads, throughput  # noqa: E402
@@ -101,13 +102,19 @@ def measure(spec_name, rounds, with_startup, *, with_throughput=True, peers=PEER
             result["warm_start_s"], result["peak_rss_mb"] = startup(spec_name, cache)
     if e2e:
         result.update(end_to_end(spec_name, e2e_epochs))
+        if "torch" in peers:
+            try:
+                result.update(torch_end_to_end(spec_name, e2e_epochs))
+                result["e2e_torch_ratio"] = result["e2e_torch_wall_s"] / result["e2e_wall_s"]
+            except RuntimeError as err:  # no torch, or its run failed: noted, not fatal
+                result.setdefault("notes", []).append(f"torch end-to-end: {err}"[:500])
     return result
 
 
 def table(results, peers=PEERS):
     """The results as an aligned text table (one row per spec, one column per peer)."""
     cols = ["spec", "batch_size", "tgraph_samples_per_s", *peers, "best_peer",
-            "ratio_best_peer", "peak_share", "busy_share", "end_to_end_share",
+            "ratio_best_peer", "peak_share", "busy_share", "end_to_end_share", "e2e_torch_ratio",
             "page_faults_per_step", "warm_start_s",
             "cold_start_s", "peak_rss_mb"]
     fmt = lambda v: f"{v:,.0f}" if isinstance(v, float) and v > 100 else (  # noqa: E731

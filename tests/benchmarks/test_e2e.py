@@ -64,3 +64,31 @@ def test_the_command_is_tgraph_train_of_the_spec(tmp_path):
     assert (args.command, args.spec, args.epochs, args.out, args.quiet) == (
         "train", str(SPECS / "dropout_mlp.py"), 20, str(tmp_path / "out"), True)
     assert set(E2E_EPOCHS) == {"convnet", "dropout_mlp", "lenet5", "logreg", "mlp"}
+
+
+def test_the_pytorch_run_is_the_same_run_as_tgraph_train(tmp_path):
+    """Same network, weights, data, schedule: the PyTorch script's log and final errors
+    are tgraph's (losses within float32 tolerance, errors equal)."""
+    pytest.importorskip("torch")
+    import csv
+    import subprocess
+
+    from e2e import TORCH_RUN
+
+    epochs = "3"
+    subprocess.run([sys.executable, str(TORCH_RUN), "logreg", "--epochs", epochs, "--out",
+                    str(tmp_path / "torch")], check=True, capture_output=True, timeout=600)
+    subprocess.run(train_command("logreg", int(epochs), tmp_path / "tgraph"), check=True,
+                   capture_output=True, timeout=600)
+    torch_log = list(csv.DictReader(open(tmp_path / "torch" / "log.csv")))
+    tgraph_log = list(csv.DictReader(open(tmp_path / "tgraph" / "log.csv")))
+    assert [r["iteration"] for r in torch_log] == [r["iteration"] for r in tgraph_log]
+    assert [float(r["loss"]) for r in torch_log] == pytest.approx(
+        [float(r["loss"]) for r in tgraph_log], rel=1e-4)
+    assert [r["valid_error"] for r in torch_log] == [r["valid_error"] for r in tgraph_log]
+    assert [r["test_error"] for r in torch_log] == [r["test_error"] for r in tgraph_log]
+    ours = json.loads((tmp_path / "tgraph" / "metrics.json").read_text())
+    theirs = json.loads((tmp_path / "torch" / "metrics.json").read_text())
+    assert theirs["test_error"] == ours["test_error"]
+    assert theirs["best_valid_error"] == ours["best_valid_error"]
+    assert (tmp_path / "torch" / "last.pt").exists() and (tmp_path / "torch" / "best.pt").exists()
