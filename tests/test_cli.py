@@ -609,7 +609,30 @@ def test_is_interrupt_sees_numbas_systemerror():
     assert not is_interrupt(ValueError())
 
 
-def test_ctrl_c_during_training_exits_130_with_the_resume_command(tmp_path, small_npz):
+def test_the_interrupt_behind_numbas_systemerror_keeps_its_type():
+    from tgraph.errors import Terminated, interrupt_of
+
+    try:
+        try:
+            raise Terminated
+        except Terminated as inner:
+            raise SystemError("returned a result with an exception set") from inner
+    except SystemError as err:
+        assert type(interrupt_of(err)) is Terminated
+    assert interrupt_of(ValueError()) is None
+
+
+def test_main_leaves_no_sigterm_handler_behind(tmp_path, small_npz):
+    import signal
+
+    assert main(["summary", str(SPECS / "logreg.py")]) == 0
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize("signame, code, word", [("SIGINT", 130, "interrupted"),
+                                                  ("SIGTERM", 143, "terminated")])
+def test_ctrl_c_or_sigterm_during_training_exits_with_the_resume_command(
+        tmp_path, small_npz, signame, code, word):
     import signal
 
     out = tmp_path / "run"
@@ -621,14 +644,14 @@ def test_ctrl_c_during_training_exits_130_with_the_resume_command(tmp_path, smal
         for line in proc.stdout:  # the steps are running once an epoch has ended
             if line.startswith("epoch    2"):
                 break
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, signame))
         _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
         proc.wait(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "Traceback" not in err
-    assert err.endswith(f"tgraph train: interrupted; continue with: tgraph train "
+    assert err.endswith(f"tgraph train: {word}; continue with: tgraph train "
                         f"{SPECS / 'mlp.py'} --resume {out}\n")
     from tgraph.modelfile import read_model_file
 

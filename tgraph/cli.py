@@ -3,12 +3,14 @@
 Exit codes: 0 success (also ``train --resume`` of a run that already finished: it says
 so on standard error, trains nothing and changes no file), 1 a tgraph error (bad spec,
 data, model file, NaN loss, a run directory in use), 2 bad command-line usage,
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM; a run's state is written as at a Ctrl-C).
 """
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 
 from tgraph import runfiles
@@ -16,7 +18,7 @@ from tgraph.data.folders import COLOR_MODES
 from tgraph.data.layout import LAYOUTS
 from tgraph.data.preprocessing import KINDS as PREPROCESSINGS
 from tgraph.data.splits import VALID_SPLITS
-from tgraph.errors import TGraphError, is_interrupt
+from tgraph.errors import Terminated, TGraphError, interrupt_of, is_interrupt
 
 __all__ = ["main", "build_parser"]
 
@@ -433,6 +435,27 @@ def _run_summary(args):
         print(f"\ntraining phases:\n{phases}")
 
 
+def _terminate(signum, frame):
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises :class:`tgraph.errors.Terminated` in the main thread while the
+    body runs (unless a handler of the program's own is installed)."""
+    try:
+        own = signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)
+        if not own:
+            signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave the signals alone
+        own = True
+    try:
+        yield
+    finally:
+        if not own:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv=None):
     """Entry point of the ``tgraph`` console script; returns the exit code."""
     parser = build_parser()
@@ -440,7 +463,8 @@ def main(argv=None):
     from tgraph.runfiles import RunFinished
 
     try:
-        args.run(args)
+        with _sigterm_as_interrupt():
+            args.run(args)
     except RunFinished as done:
         print(f"tgraph {args.command}: {done}", file=sys.stderr)
         return 0
@@ -455,8 +479,10 @@ def main(argv=None):
             hint = f"; continue with: tgraph train {args.spec} --resume {args.out_dir}"
         if args.command == "sweep" and getattr(args, "out_dir", None):
             hint = "; resume the sweep by running the same command again"
-        print(f"tgraph {args.command}: interrupted{hint}", file=sys.stderr)
-        return 130
+        terminated = isinstance(interrupt_of(err), Terminated)
+        print(f"tgraph {args.command}: {'terminated' if terminated else 'interrupted'}{hint}",
+              file=sys.stderr)
+        return 143 if terminated else 130
     return 0
 
 

@@ -7,6 +7,8 @@ file, a bad command-line argument) is a subclass of :class:`TGraphError`, so tha
 
 __all__ = [
     "is_interrupt",
+    "interrupt_of",
+    "Terminated",
     "TGraphError",
     "SpecError",
     "ShapeError",
@@ -77,14 +79,27 @@ def unknown_name_message(what, name, known):
     return f"unknown {what} {name!r}; expected one of: {options}"
 
 
-def is_interrupt(error):
-    """True for a ``KeyboardInterrupt``, and for how Numba reports a Ctrl-C during a
-    compiled call: a ``SystemError`` ("returned a result with an exception set") whose
-    cause or context is a ``KeyboardInterrupt``."""
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM: ``kill``, a batch scheduler's time limit,
+    ``docker stop``): raised where the program runs, it takes the path of a Ctrl-C (the
+    run's state written, the resume command printed), with exit code 143."""
+
+
+def interrupt_of(error):
+    """The ``KeyboardInterrupt`` (or :class:`Terminated`) that ``error`` is or comes from,
+    or None. Numba reports a Ctrl-C during a compiled call as a ``SystemError``
+    ("returned a result with an exception set") whose cause or context is the
+    ``KeyboardInterrupt``."""
     seen = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, KeyboardInterrupt):
-            return True
+            return error
         seen.add(id(error))
         error = error.__cause__ or error.__context__
-    return False
+    return None
+
+
+def is_interrupt(error):
+    """True for a ``KeyboardInterrupt`` and for an error that comes from one
+    (:func:`interrupt_of`)."""
+    return interrupt_of(error) is not None

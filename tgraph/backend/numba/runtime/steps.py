@@ -24,7 +24,7 @@ from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_functi
 from tgraph.backend.numba.runtime import opaque
 from tgraph.backend.numba.runtime.cache import source_key
 from tgraph.backend.numba.runtime.opaque import native_address, native_call
-from tgraph.errors import is_interrupt
+from tgraph.errors import interrupt_of
 
 __all__ = ["compile_steps"]
 
@@ -113,8 +113,9 @@ def compile_steps(fn):
         try:
             losses, values = loop(first, count, address, *args)
         except SystemError as err:  # Ctrl-C while compiled code ran, as Numba reports it
-            if is_interrupt(err):
-                raise KeyboardInterrupt from None
+            interrupt = interrupt_of(err)
+            if interrupt is not None:  # a Ctrl-C's KeyboardInterrupt, SIGTERM's Terminated
+                raise type(interrupt) from None
             raise
         for cell, value in zip(targets, values):
             cell[0] = value
