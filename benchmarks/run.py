@@ -125,6 +125,35 @@ def table(results, peers=PEERS):
     return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
 
 
+def markdown(results, peers=PEERS):
+    """The results as the README's Markdown table: samples/s of tgraph and each peer, the
+    ratio to the best peer, the shares (peak, busy with the best peer's in brackets, end
+    to end), the PyTorch whole run's wall time over tgraph's, start-up and RSS."""
+    head = ["spec", "batch", "tgraph", *peers, "vs best peer", "peak share",
+            "busy share (best peer's)", "end-to-end share", "PyTorch run / tgraph run",
+            "warm start (s)", "cold start (s)", "peak RSS (MB)"]
+
+    def num(value, digits=2):
+        if value is None:
+            return "-"
+        return f"{value:,.0f}" if value >= 100 else f"{value:.{digits}f}"
+
+    rows = []
+    for r in results:
+        best = r.get("best_peer")
+        busy = num(r.get("busy_share"))
+        if best and best in r.get("peers_busy_share", {}):
+            busy += f" ({num(r['peers_busy_share'][best])})"
+        ratio = f"{r['ratio_best_peer']:.2f}x ({best})" if best else "-"
+        rows.append([r["spec"], str(r.get("batch_size", "-")), num(r.get("tgraph_samples_per_s")),
+                     *[num(r.get("peers", {}).get(p)) for p in peers], ratio,
+                     num(r.get("peak_share")), busy, num(r.get("end_to_end_share")),
+                     num(r.get("e2e_torch_ratio")), num(r.get("warm_start_s"), 1),
+                     num(r.get("cold_start_s"), 1), num(r.get("peak_rss_mb"))])
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--specs", default=",".join(SUPERVISED_SPECS),
@@ -133,6 +162,8 @@ def main(argv=None):
     parser.add_argument("--peers", default=",".join(PEERS),
                         help="comma-separated peers to time (default: " + ",".join(PEERS) + ")")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument("--markdown", metavar="FILE",
+                        help="write the results as the README's Markdown table")
     parser.add_argument("--rounds", type=int, default=5, help="alternations (median reported)")
     parser.add_argument("--seconds", type=float, default=1.5,
                         help="seconds of each timed block per framework (default 1.5)")
@@ -173,6 +204,8 @@ def main(argv=None):
     print(table(results, peers))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(results, peers) + "\n")
 
 
 if __name__ == "__main__":
