@@ -224,15 +224,16 @@ def test_epochs_option_of_a_pretraining_only_spec_says_what_to_set(tmp_path, cap
     assert "--set pretraining.epochs=N" in err
 
 
-def test_the_minibatch_sda_differs_from_the_tutorials_only_in_its_minibatches():
+def test_the_minibatch_sda_differs_from_the_tutorials_only_in_its_minibatches_and_rates():
     from support.paths import SPECS
 
     from tgraph.specfile import load_spec
 
     tutorial, minibatch = load_spec(SPECS / "sda.py"), load_spec(SPECS / "sda_minibatch.py")
     assert minibatch.model == tutorial.model and minibatch.seed == tutorial.seed
-    assert type(minibatch.optimizer) is type(tutorial.optimizer)  # fine-tuning SGD 0.1
-    assert minibatch.optimizer.learning_rate == tutorial.optimizer.learning_rate == 0.1
+    assert type(minibatch.optimizer) is type(tutorial.optimizer)  # fine-tuning SGD
+    assert tutorial.optimizer.learning_rate == 0.1  # per example; x10 on a mean over 10
+    assert minibatch.optimizer.learning_rate == pytest.approx(10 * tutorial.optimizer.learning_rate)
     assert (tutorial.pretraining.batch_size, minibatch.pretraining.batch_size) == (1, 10)
     assert minibatch.pretraining.epochs == tutorial.pretraining.epochs == 15
     assert (tutorial.pretraining.optimizer.learning_rate * 10
