@@ -129,5 +129,5 @@ def gemm_kernel(dtype):
     """The njit-callable ``gemm(alpha, a, b, beta, c, n_threads)`` of :func:`make_gemm`
     for ``dtype`` (``"float32"`` or ``"float64"``), and the current
     ``numba.get_num_threads()`` (the ``n_threads`` to pass)."""
-    opaque.prefetch(dtype, _GEMMS[dtype])  # compiled by the helper process meanwhile
+    opaque.prefetch(dtype, _GEMMS[dtype], skinny.KERNEL)  # compiled by the helper meanwhile
     return _GEMMS[dtype], numba.get_num_threads()

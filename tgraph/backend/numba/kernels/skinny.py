@@ -9,19 +9,23 @@ chosen by the layout of ``A``:
 
 * Rows of ``A`` contiguous (``x @ W``): dot products along K. A tile is ``DOT_ROWS``
   rows by ``COLS`` columns of ``C``, each value a vector of ``VEC`` partial sums (K
-  taken ``VEC`` at a time, the rows of ``A`` and the packed columns of ``B`` read as
-  vectors), summed pairwise at the end (:func:`_lane_sum`). The last row tile repeats row ``m - 1`` in its
-  missing rows (computed, not stored): any ``m``.
+  taken ``VEC`` at a time, the rows of ``A`` and the columns of ``B`` read as vectors),
+  summed pairwise at the end (:func:`_lane_sum`). ``B`` is packed once per call, its
+  columns contiguous and zero-padded to whole vectors and whole tiles; the last
+  ``K % VEC`` values of the rows of ``A`` are copied into a zero-padded buffer. The last
+  row tile repeats row ``m - 1`` in its missing rows (computed, not stored): any ``m``.
 * Columns of ``A`` contiguous (``x.T @ g``): :mod:`.gemm`'s tile on the transposed
-  product ``C.T = B.T @ A.T``: ``COLS`` broadcast values of ``B`` (packed) times
-  ``LANES`` contiguous values of a row of ``x``, stored transposed. The last tile of
-  rows overlaps the previous one (``m >= LANES`` required).
+  product ``C.T = B.T @ A.T``: ``COLS`` broadcast values of a row of ``B`` times
+  ``LANES`` contiguous values of a row of ``x``, stored transposed. ``B`` is read as it
+  is (packed with zero columns only if ``n < COLS``); the last tile of a row or column
+  overlaps the previous one and stores only its new part (``m >= LANES`` required).
 
-``B`` is packed once per call into a zero-padded buffer of whole tiles of ``COLS``
-columns (small: ``K x n``), so any ``n`` works; padding columns are computed and not
-stored. ``parts`` workers (a ``prange``) take contiguous ranges of tiles; each value of
-``C`` is computed by one tile with the same operations in the same order whatever the
-number of workers: results are bit-identical across thread counts.
+Every ``n`` up to :data:`MAX_COLS` works (padding columns are computed and not stored),
+but OpenBLAS is faster for a single column, for wide products with a short K and for
+small ones: :func:`faster_than_blas` says where this kernel is used. ``parts`` workers
+(a ``prange``) take contiguous ranges of tiles; each value of ``C`` is computed by one
+tile with the same operations in the same order whatever the number of workers: results
+are bit-identical across thread counts.
 
 Operands are flat 1-D views (:func:`.gemm.flat_view`), so the kernel has one
 signature: compiled once, cached on disk, and called through a pointer
@@ -41,7 +45,7 @@ from tgraph.backend.numba.runtime import opaque
 from tgraph.backend.numba.runtime.cache import source_key
 
 __all__ = ["COLS", "DOT_ROWS", "VEC", "MAX_COLS", "PARALLEL_MIN_FMAS", "SOURCE_KEY", "fits",
-           "faster_than_blas", "skinny_flat", "skinny_into"]
+           "faster_than_blas", "skinny_flat", "skinny_into", "KERNEL"]
 
 COLS = tiled.ROWS  # 5 columns of C a tile: the broadcast rows of gemm's tile
 DOT_ROWS = 4  # 4 x 5 accumulators of VEC floats + 4 row vectors of A + 5 of B: 29 zmm
@@ -298,10 +302,11 @@ def skinny_flat(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate
 SOURCE_KEY = source_key([__file__, tiled.__file__, opaque.__file__])
 _FLAT = types.Array(types.float32, 1, "C")
 _I64 = types.int64
-_SKINNY_FLAT = opaque.opaque_kernel(
+KERNEL = opaque.opaque_kernel(
     skinny_flat, (types.float32, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _I64,
                   _I64, types.boolean, _I64), SOURCE_KEY, name="tgraph.skinny_flat",
     restype=types.none)
+"""The stand-in of :func:`skinny_flat` (compiled once, called through a pointer)."""
 
 
 @numba.njit(**OPTIONS)
@@ -319,5 +324,5 @@ def skinny_into(alpha, a, b, accumulate, c, n_threads):
     af, sa_r, sa_k = flat_view(a)
     bf, sb_k, sb_n = flat_view(b)
     cf, ldc, _ = flat_view(c)
-    _SKINNY_FLAT(np.float32(alpha), af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, a.shape[0],
+    KERNEL(np.float32(alpha), af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, a.shape[0],
                  b.shape[1], a.shape[1], accumulate, n_threads)
