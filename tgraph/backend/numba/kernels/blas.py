@@ -16,6 +16,7 @@ from numba.np.linalg import _BLAS
 
 from tgraph.backend.numba.kernels import blas_rows
 from tgraph.backend.numba.kernels import gemm as tiled
+from tgraph.backend.numba.kernels import skinny
 from tgraph.backend.numba.kernels.blas_rows import split_blas_gemm
 from tgraph.backend.numba.kernels.gemm import fits, gemm_into
 from tgraph.backend.numba.runtime import opaque
@@ -25,7 +26,8 @@ __all__ = ["make_blas_gemm", "make_gemm", "gemm_kernel", "JIT", "SOURCE_KEY"]
 
 JIT = {"cache": True, "no_cpython_wrapper": False, "error_model": "numpy"}
 _KINDS = {"float32": ord("s"), "float64": ord("d")}
-SOURCE_KEY = source_key([__file__, blas_rows.__file__, tiled.__file__, opaque.__file__])
+SOURCE_KEY = source_key([__file__, blas_rows.__file__, tiled.__file__, opaque.__file__,
+                         skinny.__file__])
 
 
 def _xxgemm(dtype):
@@ -99,6 +101,10 @@ def make_gemm(dtype):
             if beta != 0 and beta != 1:
                 c *= beta
             gemm_into(alpha, a, b, beta != 0, c, n_threads)
+        elif skinny.faster_than_blas(a, b, c):  # few columns (a classifier's)
+            if beta != 0 and beta != 1:
+                c *= beta
+            skinny.skinny_into(alpha, a, b, beta != 0, c, n_threads)
         elif not split(alpha, a, b, beta, c, n_threads):
             blas_gemm(alpha, a, b, beta, c)
 
@@ -123,5 +129,5 @@ def gemm_kernel(dtype):
     """The njit-callable ``gemm(alpha, a, b, beta, c, n_threads)`` of :func:`make_gemm`
     for ``dtype`` (``"float32"`` or ``"float64"``), and the current
     ``numba.get_num_threads()`` (the ``n_threads`` to pass)."""
-    opaque.prefetch(dtype, _GEMMS[dtype])  # compiled by the helper process meanwhile
+    opaque.prefetch(dtype, _GEMMS[dtype], skinny.KERNEL)  # compiled by the helper meanwhile
     return _GEMMS[dtype], numba.get_num_threads()
