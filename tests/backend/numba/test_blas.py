@@ -180,10 +180,13 @@ def _gemm_reference(z0, alpha, x, y, beta):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("m, k, n", [(1, 37, 53), (5, 300, 200), (10, 1000, 784), (31, 64, 65)])
+@pytest.mark.parametrize("m, k, n", [(1, 37, 53), (5, 300, 200), (10, 1000, 784), (31, 64, 65),
+                                     (7, 401, 130)])
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.75])
 def test_few_rows_times_a_transpose_runs_transposed(dtype, m, k, n, beta):
     # h @ W.T (the RBM's visible step) runs as (W @ h.T).T; contiguous and strided h
+    # (float32 with 5 to 10 rows and K >= 400: the op runs tests/.../test_dot_rows.py's
+    # kernel, BLAS's transposed call is checked directly)
     from pytensor.tensor.blas import gemm_no_inplace
 
     from tgraph.backend.numba.kernels.blas import _transposed, make_blas_gemm
@@ -207,13 +210,20 @@ def test_few_rows_times_a_transpose_runs_transposed(dtype, m, k, n, beta):
 
 
 def test_only_few_rows_times_a_transpose_run_transposed():
-    from tgraph.backend.numba.kernels.blas import TRANSPOSED_MAX_ROWS, _transposed
+    from tgraph.backend.numba.kernels.blas import (
+        TRANSPOSED_MAX_ROWS,
+        TRANSPOSED_MIN_K,
+        _transposed,
+    )
 
     w = np.zeros((50, 40))
+    assert TRANSPOSED_MIN_K <= 40
     assert _transposed(np.zeros((TRANSPOSED_MAX_ROWS, 40)), w.T)
     assert not _transposed(np.zeros((TRANSPOSED_MAX_ROWS + 1, 40)), w.T)
     assert not _transposed(np.zeros((10, 40)), w.T[:, :9])  # more rows than columns
     assert not _transposed(np.zeros((10, 50)), w)  # rows of B contiguous: BLAS as it is
+    short = TRANSPOSED_MIN_K - 1  # the copy back costs more than it saves
+    assert not _transposed(np.zeros((10, short)), w[:, :short].T)
 
 
 @pytest.mark.parametrize("k", [1, 10, 64])

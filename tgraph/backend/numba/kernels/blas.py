@@ -7,7 +7,7 @@ layer's shapes, split over Numba's threads when large); the others call BLAS ``?
 through Numba's own binding with the transpose flags that avoid copies (on one thread
 while a model runs, :mod:`tgraph.backend.threads`; large products as blocks of rows on
 Numba's threads, :mod:`.blas_rows`; a few rows times a transpose, ``h @ W.T``, as
-``(W @ h.T).T``: :func:`_transposed`, or for 5 to 16 rows in float32 on tgraph's
+``(W @ h.T).T``: :func:`_transposed`, or for 5 to 10 rows in float32 on tgraph's
 kernel of dot products of rows, :mod:`.dot_rows`). The kernel of each dtype is compiled
 once and called through a pointer (:func:`gemm_kernel`).
 """
@@ -28,7 +28,7 @@ from tgraph.backend.numba.runtime import opaque
 from tgraph.backend.numba.runtime.cache import source_key
 
 __all__ = ["make_blas_gemm", "make_gemm", "gemm_kernel", "JIT", "SOURCE_KEY", "SHORT_K",
-           "TRANSPOSED_MAX_ROWS"]
+           "TRANSPOSED_MAX_ROWS", "TRANSPOSED_MIN_K"]
 
 JIT = {"cache": True, "no_cpython_wrapper": False, "error_model": "numpy"}
 _KINDS = {"float32": ord("s"), "float64": ord("d")}
@@ -41,6 +41,7 @@ def _xxgemm(dtype):
 
 
 TRANSPOSED_MAX_ROWS = 32  # measured faster up to 50 rows; not at 50 with OPENBLAS_CORETYPE
+TRANSPOSED_MIN_K = 32  # (20, 10) @ (10, 500): 6.6 us, transposed 12 (the copy back)
 
 
 @numba.njit(**JIT)
@@ -50,9 +51,9 @@ def _transposed(a, b):
     input gradient). OpenBLAS computes that product as ``W @ h.T`` in 0.6-0.7x the time
     (one thread; (10, 1000) @ (1000, 784): 0.58 -> 0.39 ms; with ``OPENBLAS_CORETYPE=Haswell``
     0.77 -> 0.37 ms; batch 1: 0.61 -> 0.22 ms); the (n, m) result is copied back."""
-    m, n = a.shape[0], b.shape[1]
-    return (m <= TRANSPOSED_MAX_ROWS and m < n and b.flags.f_contiguous
-            and not b.flags.c_contiguous)
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    return (m <= TRANSPOSED_MAX_ROWS and m < n and k >= TRANSPOSED_MIN_K
+            and b.flags.f_contiguous and not b.flags.c_contiguous)
 
 
 def make_blas_gemm(dtype):
@@ -124,8 +125,8 @@ SHORT_K = 64
 def make_gemm(dtype):
     """An njit ``gemm(alpha, a, b, beta, c, n_threads)``: ``c <- beta c + alpha a @ b`` in place.
 
-    ``c`` must be C-contiguous. Float32 products of 5 to 16 rows times a transpose
-    (``h @ W.T``) run on :mod:`.dot_rows` (on one thread: BLAS splits a large one when
+    ``c`` must be C-contiguous. Float32 products of 5 to 10 rows times a transpose
+    (``h @ W.T``, K >= 400) run on :mod:`.dot_rows` (on one thread: BLAS splits a large one when
     there are more), those of at least ``ROWS x LANES`` with an inner dimension longer
     than :data:`SHORT_K` on tgraph's tiled kernel (:mod:`.gemm`), the others on BLAS (:mod:`.blas_rows`); large
     ones are split over ``n_threads`` Numba threads, BLAS having one thread under

@@ -28,26 +28,33 @@ from tgraph.backend.numba.kernels.gemm import _stack_buffer, flat_view
 from tgraph.backend.numba.runtime import opaque
 from tgraph.backend.numba.runtime.cache import source_key
 
-__all__ = ["ROWS", "COLS", "LANES", "MAX_ROWS", "fits_rows", "dot_rows_into", "SOURCE_KEY"]
+__all__ = ["ROWS", "COLS", "LANES", "MAX_ROWS", "MIN_K", "fits_rows", "dot_rows_into",
+           "SOURCE_KEY"]
 
 ROWS = 5  # 5 x 4 accumulators of 16 floats: 20 zmm, + 4 rows of W + 1 row of A
 COLS = 4
 LANES = 16
-# One thread, (m, 1000) @ (1000, 784) with W (784, 1000): m = 10: 0.20 ms (OpenBLAS as
-# W @ h.T: 0.34, as h @ W.T: 0.58); m = 20: 0.40 (0.44); m = 32: 0.74 (0.72).
-MAX_ROWS = 16
+# Where it beats OpenBLAS (one thread, with and without OPENBLAS_CORETYPE/L2_SIZE; BLAS
+# as W @ h.T, its faster orientation): (10, 1000) @ W.T, W (784, 1000): 0.20 ms, BLAS
+# 0.34 (as h @ W.T: 0.58); (10, 400) @ (400, 784): 0.11, 0.14; but (16, 256) @ (256, 784):
+# 0.17, 0.10 (16 rows are 4 tiles of 5) and (10, 128) @ (128, 500): 0.045, 0.030 (the
+# lane sums of a tile cost ~300 cycles).
+MAX_ROWS = 10
+MIN_K = 400
 _ACC_SIZE = ROWS * COLS * LANES
 OPTIONS = tiled.OPTIONS
 
 
 @numba.njit(**OPTIONS)
 def fits_rows(a, b, c):
-    """Whether the kernel computes ``c = a @ b`` of float32 arrays: ``b`` the transpose of
-    a matrix with contiguous rows (``W.T``), ``a`` with contiguous rows, ``ROWS`` to
-    :data:`MAX_ROWS` rows, at least ``COLS`` columns, ``c`` with unit column stride."""
+    """Whether the kernel computes ``c = a @ b`` of float32 arrays (where it is faster than
+    BLAS): ``b`` the transpose of a matrix with contiguous rows (``W.T``), ``a`` with
+    contiguous rows, ``ROWS`` to :data:`MAX_ROWS` rows, at least :data:`MIN_K` columns of
+    ``a`` and ``COLS`` of ``c``, ``c`` with unit column stride. (:func:`dot_rows_into`
+    computes any product of at least ``ROWS`` rows and ``COLS`` columns.)"""
     m, n = c.shape
     item = a.itemsize
-    return (ROWS <= m <= MAX_ROWS and n >= COLS and a.shape[1] > 0
+    return (ROWS <= m <= MAX_ROWS and n >= COLS and a.shape[1] >= MIN_K
             and b.strides[0] == item and b.strides[1] >= 0
             and a.strides[1] == item and a.strides[0] >= 0
             and c.strides[1] == item and c.strides[0] >= 0)
@@ -139,7 +146,8 @@ _DOT_ROWS_FLAT = opaque.opaque_kernel(
 
 @numba.njit(**OPTIONS)
 def dot_rows_into(alpha, a, b, accumulate, c):
-    """``c (+)= alpha a @ b`` for arrays that :func:`fits_rows` accepts (``b = W.T``)."""
+    """``c (+)= alpha a @ b`` for ``b = W.T``: arrays as :func:`fits_rows` describes them,
+    of any ``K`` and at least ``ROWS`` rows and ``COLS`` columns."""
     af, lda, _ = flat_view(a)
     wf, _, ldw = flat_view(b)  # b[kk, j] = W[j, kk] = wf[kk + j ldw]
     cf, ldc, _ = flat_view(c)
