@@ -7,11 +7,14 @@ PyTensor's rewrites: ``Dot22Scalar`` only for a product nobody else reads
 (:data:`DOT22SCALAR_REWRITE`). PyTensor turns ``lr * dot(x.T, delta)`` into
 ``Dot22Scalar`` even when the plain ``dot(x.T, delta)`` is also needed (RMSprop and Adam
 use ``lr * g`` and ``g ** 2``), which computes the weight gradient twice; tgraph's mode
-uses :func:`local_dot22_to_dot22scalar_single_client` instead.
+uses :func:`local_dot22_to_dot22scalar_single_client` instead. And one rewrite of its
+own: two ``Gemm`` updates of one weight with one rate become one
+(:func:`local_merge_nested_gemms`: an RBM's CD update reads and writes ``W`` once).
 """
 
 import types
 
+import pytensor.tensor as pt
 from pytensor import config
 from pytensor.compile.mode import Mode
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
@@ -19,11 +22,15 @@ from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key, numba_njit
 from pytensor.link.numba.linker import NumbaLinker
-from pytensor.tensor.blas import _dot22
-from pytensor.tensor.math import mul
+from pytensor.tensor.basic import get_underlying_scalar_constant_value
+from pytensor.tensor.blas import _dot22, gemm_no_inplace
+from pytensor.tensor.elemwise import DimShuffle
+from pytensor.tensor.exceptions import NotScalarConstantError
+from pytensor.tensor.math import mul, neg
 from pytensor.tensor.rewriting.blas import blas_optdb, local_dot22_to_dot22scalar
 
-__all__ = ["TGraphNumbaLinker", "numba_mode", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG"]
+__all__ = ["TGraphNumbaLinker", "numba_mode", "DOT22SCALAR_REWRITE", "TGRAPH_REWRITES_TAG",
+           "local_merge_nested_gemms"]
 
 DOT22SCALAR_REWRITE = "local_dot22_to_dot22scalar"  # PyTensor's, replaced in tgraph's mode
 TGRAPH_REWRITES_TAG = "tgraph_blas"  # selects the rewrites below
@@ -43,6 +50,91 @@ blas_optdb.register(
     dfs_rewriter(local_dot22_to_dot22scalar_single_client),
     TGRAPH_REWRITES_TAG,
     position=12,
+)
+
+
+def _constant(x):
+    """The value of a scalar that is a constant (maybe behind casts), else None."""
+    try:
+        return get_underlying_scalar_constant_value(x)
+    except NotScalarConstantError:
+        return None
+
+
+def _same_scalar(a, b):
+    """Whether two scalar variables are one variable or equal constants."""
+    if a is b:
+        return True
+    value_a, value_b = _constant(a), _constant(b)
+    return value_a is not None and value_b is not None and value_a == value_b
+
+
+def _signed(x):
+    """``(sign, y)`` with ``x = sign * y``, ``y`` not a ``neg`` (``neg(neg(lr))`` is ``lr``)."""
+    sign = 1
+    while x.owner is not None and x.owner.op == neg:
+        sign, x = -sign, x.owner.inputs[0]
+    return sign, x
+
+
+def _relative_sign(a, b):
+    """1 if ``b`` is ``a``, -1 if it is ``-a`` (up to ``neg`` ops), else 0."""
+    (sign_a, base_a), (sign_b, base_b) = _signed(a), _signed(b)
+    return sign_a * sign_b if _same_scalar(base_a, base_b) else 0
+
+
+def _is_one(x):
+    value = _constant(x)
+    return value is not None and value == 1
+
+
+def _untransposed(x):
+    """``y`` if ``x`` is ``y.T`` of a matrix ``y``, else None."""
+    op = x.owner.op if x.owner is not None else None
+    if isinstance(op, DimShuffle) and op.new_order == (1, 0):
+        return x.owner.inputs[0]
+    return None
+
+
+@node_rewriter([gemm_no_inplace])
+def local_merge_nested_gemms(fgraph, node):
+    """``Gemm(Gemm(z, a, x1, y1, b), a, x2, y2, 1) -> Gemm(z, a, [x1 x2], [y1; y2], b)``.
+
+    A weight receiving two products with one learning rate (an RBM's CD update
+    ``lr (v0.T @ h0 - v1.T @ h1)``, a tied autoencoder's two gradients) is then read and
+    written once, as one product with the stacked operands: 2 x rank 10 -> rank 20 for an
+    RBM of 1000 units at batch 10. The inner ``Gemm`` must have no other reader; the
+    scales must be the same variable or equal constants up to ``neg`` ops (a negated
+    scale negates ``y2``: exact); else the rewrite does nothing.
+    ``[x1 x2]`` is built as ``[x1.T; x2.T].T`` when both are transposes (the gradients'
+    ``x.T``), so the product reads a transposed view, as before.
+    """
+    z2, a2, x2, y2, b2 = node.inputs
+    inner = z2.owner
+    if inner is None or inner.op != gemm_no_inplace or len(fgraph.clients[z2]) != 1:
+        return False
+    z, a1, x1, y1, b1 = inner.inputs
+    sign = _relative_sign(a1, a2)
+    if not _is_one(b2) or sign == 0:
+        return False
+    if sign < 0:  # lr (x1 @ y1 - x2 @ y2): Gemm's scales are -lr and lr
+        y2 = -y2
+    u1, u2 = _untransposed(x1), _untransposed(x2)
+    if u1 is not None and u2 is not None:
+        x = pt.join(0, u1, u2).T
+    else:
+        x = pt.join(1, x1, x2)
+    y = pt.join(0, y1, y2)
+    if x.type.dtype != x1.type.dtype or y.type.dtype != y1.type.dtype:
+        return False
+    return [gemm_no_inplace(z, a1, x, y, b1)]
+
+
+blas_optdb.register(
+    "tgraph_merge_nested_gemms",
+    dfs_rewriter(local_merge_nested_gemms),
+    TGRAPH_REWRITES_TAG,
+    position=10.5,  # after PyTensor's GemmOptimizer (10) makes the Gemms
 )
 
 
