@@ -635,11 +635,13 @@ def test_ctrl_c_or_sigterm_during_training_exits_with_the_resume_command(
         tmp_path, small_npz, signame, code, word):
     import signal
 
+    from support.signals import default_sigint
+
     out = tmp_path / "run"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tgraph.cli", "train", str(SPECS / "mlp.py"), "--data",
          str(small_npz), "--out", str(out), "--epochs", "100000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         for line in proc.stdout:  # the steps are running once an epoch has ended
             if line.startswith("epoch    2"):

@@ -137,10 +137,13 @@ def test_an_interrupted_sweep_requeues_its_trial(files, tmp_path):
     import sys
     import time
 
+    from support.signals import default_sigint
+
     out = tmp_path / "study"
     args = sweep_args(files, out, 2, "--epochs", "30")
     cmd = [sys.executable, "-m", "tgraph.cli", *args]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while not (out / "trial-0000" / "log.csv").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
