@@ -654,8 +654,29 @@ def test_ctrl_c_or_sigterm_during_training_exits_with_the_resume_command(
     assert proc.returncode == code, err
     assert "Traceback" not in err
     assert err.endswith(f"tgraph train: {word}; continue with: tgraph train "
-                        f"{SPECS / 'mlp.py'} --resume {out}\n")
+                        f"{SPECS / 'mlp.py'} --data {small_npz} --epochs 100000 "
+                        f"--resume {out}\n")  # the run's own options: its data above all
     from tgraph.modelfile import read_model_file
 
     saved = read_model_file(out / "last.tgraph").training
     assert saved["epoch"] >= 1  # a finished epoch (the state kept in memory, written at the end)
+
+
+def test_resume_on_other_data_than_the_run_is_refused(tmp_path, small_npz):
+    """``--resume`` without the run's ``--data`` would train on the embedded MNIST: refused,
+    naming the run's data, and nothing in the run directory changes."""
+    out = tmp_path / "run"
+    assert main(["train", str(SPECS / "logreg.py"), "--data", str(small_npz), "--epochs", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    files = lambda: {p.name: p.read_bytes() for p in out.iterdir()  # noqa: E731
+                     if p.is_file() and p.name != ".lock"}  # the lock names its last holder
+    before = files()
+    proc = subprocess.run([sys.executable, "-m", "tgraph.cli", "train", str(SPECS / "logreg.py"),
+                           "--resume", str(out), "--epochs", "4", "--quiet"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    assert f"the run trained on {small_npz}" in proc.stderr
+    assert f"--data {small_npz}" in proc.stderr
+    assert files() == before
+    assert main(["train", str(SPECS / "logreg.py"), "--data", str(small_npz), "--resume",
+                 str(out), "--epochs", "4", "--quiet"]) == 0

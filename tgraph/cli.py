@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import signal
 import sys
 
@@ -435,6 +436,20 @@ def _run_summary(args):
         print(f"\ntraining phases:\n{phases}")
 
 
+def _resume_command(args, argv):
+    """``tgraph train`` with the interrupted run's own options (its data above all), its
+    ``--out`` / ``--resume`` replaced by ``--resume OUT_DIR``."""
+    words, skip = [], False
+    for word in (sys.argv[1:] if argv is None else [str(a) for a in argv]):
+        if skip:
+            skip = False
+        elif word in ("--out", "--resume"):
+            skip = True
+        elif not word.startswith(("--out=", "--resume=")):
+            words.append(word)
+    return shlex.join(["tgraph", *words, "--resume", str(args.out_dir)])
+
+
 def _terminate(signum, frame):
     raise Terminated
 
@@ -476,7 +491,7 @@ def main(argv=None):
             raise
         hint = ""
         if args.command == "train" and getattr(args, "out_dir", None):
-            hint = f"; continue with: tgraph train {args.spec} --resume {args.out_dir}"
+            hint = f"; continue with: {_resume_command(args, argv)}"
         if args.command == "sweep" and getattr(args, "out_dir", None):
             hint = "; resume the sweep by running the same command again"
         terminated = isinstance(interrupt_of(err), Terminated)

@@ -21,7 +21,7 @@ from tgraph.callbacks import (
     ProgressLogger,
     TrainError,
 )
-from tgraph.errors import ConfigError, ModelFileError, TGraphError
+from tgraph.errors import ConfigError, DataError, ModelFileError, TGraphError
 from tgraph.experiment import DATA_OPTIONS
 from tgraph.fileio import write_json
 from tgraph.layerwise import FINETUNE, PHASE_KEY, finetune_meta, pretrain, previous_seconds
@@ -147,6 +147,27 @@ def _load_checkpoint(resume_dir, experiment):
     return content
 
 
+def _data_identity(record):
+    """(source, split sizes) of a dataset's record, as a checkpoint keeps it."""
+    return record.get("source"), (record.get("split") or {}).get("sizes")
+
+
+def _check_same_data(resume_dir, checkpoint, dataset):
+    """Refuse to resume on other data than the run trained on (e.g. ``--resume`` without
+    the run's ``--data``: the embedded MNIST instead of the user's files)."""
+    saved = checkpoint.meta.get("dataset") if checkpoint.meta else None
+    if not saved:  # a checkpoint from before datasets were recorded
+        return
+    theirs, ours = _data_identity(saved), _data_identity(dataset.record())
+    if theirs != ours:
+        options = (saved.get("load_options") or {})
+        hint = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items()
+                        if k in ("valid_size", "valid_split") and v is not None)
+        raise DataError(f"--resume {resume_dir}: the run trained on {theirs[0]} (splits "
+                        f"{theirs[1]}), not on {ours[0]} (splits {ours[1]}); resume with the "
+                        f"run's data options: --data {theirs[0]} {hint}".rstrip())
+
+
 def _check_unfinished(resume_dir, checkpoint, experiment):
     """Raise :class:`RunFinished` if the checkpoint's run is over and its results are saved.
 
@@ -243,6 +264,7 @@ def train(experiment, *, out_dir, data=None, resume=None, valid_fraction=None, d
         files = RunFiles(out_dir)
         checkpoint = _load_checkpoint(resume, experiment) if resume else None
         if checkpoint is not None:
+            _check_same_data(resume, checkpoint, dataset)
             _check_unfinished(resume, checkpoint, experiment)
         elif fresh:
             _check_fresh(files)
