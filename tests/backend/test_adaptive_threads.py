@@ -7,6 +7,8 @@ import threading
 import numba
 import pytest
 
+from support.compiled_calls import seen_in_compiled_calls
+
 from tgraph.backend import threads
 from tgraph.backend.threads import adaptive, one_pool, threads_for
 
@@ -119,24 +121,4 @@ def test_every_compiled_call_of_a_model_runs_on_the_free_cores(load, mnist):
     model = tgraph.Model([L.Input((784,)), L.Dense(10, activation="softmax")],
                          mode="FAST_COMPILE")
     model.set_train_data(*mnist["train"])
-    x, y = mnist["test"][0][:30], mnist["test"][1][:30]
-    model.train_steps(0, 1, 20)  # compiles the functions
-    model.predict(x), model.evaluate(x, y)
-    seen, functions = [], model._functions
-    originals = dict(functions)
-
-    def recording(fn):
-        def call(*args):
-            seen.append(numba.get_num_threads())
-            return fn(*args)
-        return call
-
-    functions.update({key: recording(fn) for key, fn in originals.items()})
-    try:
-        model.train_step(0, 20)
-        model.train_steps(1, 2, 20)
-        model.predict(x, batch_size=10)
-        model.evaluate(x, y, batch_size=10)
-    finally:
-        functions.update(originals)
-    assert seen == [1] * (1 + 1 + 3 + 3)
+    assert seen_in_compiled_calls(model, mnist, numba.get_num_threads) == [1] * (1 + 1 + 3 + 3)

@@ -7,6 +7,7 @@ import sys
 import threading
 
 import pytest
+from support.compiled_calls import seen_in_compiled_calls
 
 import tgraph
 from tgraph import layers as L
@@ -70,29 +71,8 @@ def model(mnist):
     return model
 
 
-def _recording(fn, seen):
-    def call(*args):
-        seen.append(blas_threads())
-        return fn(*args)
-    return call
-
-
 def test_every_compiled_call_of_a_model_runs_in_the_scope(model, mnist, two_blas_threads):
-    x, y = mnist["test"][0][:30], mnist["test"][1][:30]
-    seen = []
-    model.train_steps(0, 1, 20)  # compiles the functions
-    model.predict(x), model.evaluate(x, y)
-    functions = model._functions
-    originals = dict(functions)
-    functions.update({key: _recording(fn, seen) for key, fn in originals.items()})
-    try:
-        model.train_step(0, 20)
-        model.train_steps(1, 2, 20)
-        model.predict(x, batch_size=10)
-        model.evaluate(x, y, batch_size=10)
-    finally:
-        functions.update(originals)
-    assert seen == [1] * (1 + 1 + 3 + 3)
+    assert seen_in_compiled_calls(model, mnist, blas_threads) == [1] * (1 + 1 + 3 + 3)
     assert blas_threads() == 2
 
 

@@ -18,16 +18,13 @@ from tgraph.backend.numba.kernels.skinny import (
     skinny_into,
 )
 
+from support.matrices import matrix  # noqa: E402
+
 RNG = np.random.default_rng(0)
 
 
 def _matrix(rows, cols, layout):
-    """A float32 (rows, cols) array: C-contiguous, a transposed view, or a strided view."""
-    if layout == "C":
-        return RNG.normal(size=(rows, cols)).astype(np.float32)
-    if layout == "T":
-        return RNG.normal(size=(cols, rows)).astype(np.float32).T
-    return RNG.normal(size=(2 * rows, cols + 3)).astype(np.float32)[::2, 1:cols + 1]
+    return matrix(RNG, rows, cols, layout)
 
 
 def _reference(a, b):
