@@ -106,13 +106,15 @@ def test_a_killed_worker_trial_is_retried_and_counted_once(files, postgres_url, 
     a = worker(files, postgres_url, "killed", tmp_path / "a")
 
     def running_trial_of_a():
+        # a trial that has its parameters: the worker label is set before they are drawn
         mine = [t for t in trials_of(postgres_url, "killed") if t.state.name == "RUNNING"
-                and t.user_attrs.get("worker") == label(a)]
+                and t.user_attrs.get("worker") == label(a) and t.params]
         return mine[0] if mine else None
 
     victim = wait_for(running_trial_of_a)
     a.send_signal(signal.SIGKILL)
     a.communicate()
+    victim = trials_of(postgres_url, "killed")[victim.number]  # as it was when A died
     time.sleep(4)
     b = worker(files, postgres_url, "killed", tmp_path / "b")
     resumed = worker(files, postgres_url, "killed", tmp_path / "a")  # the same command again
