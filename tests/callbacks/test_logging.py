@@ -1,5 +1,6 @@
 """History, CSV and JSON-lines logs, the progress display and the NaN guard."""
 
+import copy
 import csv
 import io
 import json
@@ -12,7 +13,8 @@ from support.fake_model import ScriptedModel, data
 import tgraph
 from tgraph import layers as L
 from tgraph import optim
-from tgraph.callbacks import CSVLogger, JSONLinesLogger, ProgressLogger, default_callbacks
+from tgraph.callbacks import (CSVLogger, History, JSONLinesLogger, ProgressLogger,
+                              default_callbacks)
 from tgraph.errors import DataError, TrainingError
 from tgraph.trainer import Trainer
 
@@ -52,6 +54,20 @@ def test_history_csv_and_jsonl_hold_every_epoch(tmp_path):
     lines = (tmp_path / "log.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
     assert records == [pytest.approx(e) for e in history]
+
+
+def test_a_deep_copy_of_the_history_shares_its_records_and_not_its_list():
+    # checkpoints deep-copy the callbacks' state at every epoch's end: copying each
+    # record made a run of n epochs O(n^2)
+    trainer = fit([])
+    state = copy.deepcopy(trainer.history.state_dict())
+    assert state["epochs"] == trainer.history.epochs
+    assert all(a is b for a, b in zip(state["epochs"], trainer.history.epochs))
+    trainer.history.on_epoch_end(5, {"epoch": 5})
+    assert len(state["epochs"]) == 4 and len(trainer.history.epochs) == 5
+    restored = History()
+    restored.load_state_dict(state)
+    assert restored.epochs == state["epochs"] and restored.epochs[0] is not state["epochs"][0]
 
 
 def test_csv_has_validation_columns_when_the_first_epoch_has_none(tmp_path):
