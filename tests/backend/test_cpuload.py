@@ -28,8 +28,9 @@ class Fake:
 def fake(tmp_path):
     fake = Fake()
     fake.path = tmp_path / "stat"
-    fake.load = lambda cpus: CpuLoad(cpus, stat_path=fake.path, clock=lambda: fake.now,
-                                     own_seconds=lambda: fake.own)
+    fake.load = lambda cpus, niced=True: CpuLoad(cpus, stat_path=fake.path,
+                                                 clock=lambda: fake.now,
+                                                 own_seconds=lambda: fake.own, niced=niced)
     return fake
 
 
@@ -45,6 +46,26 @@ def test_others_are_the_busy_ticks_less_our_own_time(fake):
                       (0, 0.5 * tick, 0, 0.5 * tick, 0.3 * tick, 0.5 * tick, 0, 0.7 * tick)])
     assert load.others() == pytest.approx((3.0 - 1.5) / 2.0)
     assert load.elapsed() == 0.0
+
+
+def test_niced_processes_count_only_for_a_niced_process(fake):
+    # a background job under `nice` gets a small share of a core that tgraph's thread
+    # wants: a process at normal priority keeps its threads beside it
+    tick = CpuLoad()._tick
+    _stat(fake.path, [(0,) * 8] * 2)
+    loads = {niced: fake.load([0, 1], niced=niced) for niced in (False, True)}
+    for load in loads.values():
+        load.others()
+    fake.now = 1.0  # CPU 0: 0.25 s user, CPU 1: 1 s nice
+    _stat(fake.path, [(0.25 * tick,) + (0,) * 7, (0, tick) + (0,) * 6])
+    assert loads[False].others() == pytest.approx(0.25)
+    assert loads[True].others() == pytest.approx(1.25)
+
+
+def test_the_default_follows_this_process_priority():
+    import os
+
+    assert CpuLoad().niced == (os.getpriority(os.PRIO_PROCESS, 0) > 0)
 
 
 def test_only_the_watched_cpus_count(fake):

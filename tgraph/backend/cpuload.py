@@ -8,6 +8,12 @@ kernel split over 2 threads on 2 cores, one of which another process needs, wait
 every barrier for the thread that lost its core (the MLP's steps: 41k samples/s idle,
 12k on 2 threads beside one busy loop, 37k on 1 thread).
 
+Time the CPUs spent in *niced* processes (``nice``, priority above 0) is not counted
+while this process runs at normal priority: the scheduler gives such a process a small
+share of a core that tgraph's thread wants (nice 10: ~10%, nice 19: ~1.5%), so keeping
+both threads costs little, where dropping to one halves the throughput. A background
+job started with ``nice`` thus leaves tgraph its cores. A niced tgraph counts them.
+
 Where ``/proc/stat`` does not exist (macOS, Windows) the load is unknown (None).
 """
 
@@ -18,6 +24,7 @@ __all__ = ["CpuLoad", "process_cpus"]
 
 # /proc/stat columns after the CPU name: user nice system idle iowait irq softirq steal...
 _BUSY_COLUMNS = (0, 1, 2, 5, 6)  # time spent running something (steal and idle left out)
+_NICE_COLUMN = 1
 
 
 def process_cpus():
@@ -37,14 +44,18 @@ class CpuLoad:
         stat_path: the kernel's counters file (a test passes its own).
         clock: monotonic clock in seconds.
         own_seconds: CPU seconds (user + system) this process has used so far.
+        niced: whether this process runs niced (default: its priority now); if not, the
+            niced processes' time is not counted.
     """
 
     def __init__(self, cpus=None, stat_path="/proc/stat", clock=time.monotonic,
-                 own_seconds=None):
+                 own_seconds=None, niced=None):
         self.cpus = frozenset(process_cpus() if cpus is None else cpus)
         self.stat_path = stat_path
         self.clock = clock
         self.own_seconds = own_seconds or _own_seconds
+        self.niced = _niced() if niced is None else niced
+        self._columns = tuple(i for i in _BUSY_COLUMNS if self.niced or i != _NICE_COLUMN)
         self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         self._last = None  # (clock, busy seconds of the CPUs, own seconds)
 
@@ -61,7 +72,7 @@ class CpuLoad:
                 continue
             name, *columns = line.split()
             if int(name[3:]) in self.cpus:
-                ticks += sum(int(columns[i]) for i in _BUSY_COLUMNS if i < len(columns))
+                ticks += sum(int(columns[i]) for i in self._columns if i < len(columns))
                 seen += 1
         return ticks / self._tick if seen else None
 
@@ -81,6 +92,14 @@ class CpuLoad:
     def elapsed(self):
         """Seconds since the previous call of :meth:`others` (inf before the first)."""
         return float("inf") if self._last is None else self.clock() - self._last[0]
+
+
+def _niced():
+    """Whether this process runs at a nice value above 0 (False where unknown)."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, 0) > 0
+    except (AttributeError, OSError):
+        return False
 
 
 def _own_seconds():
