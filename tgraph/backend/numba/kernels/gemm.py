@@ -36,8 +36,8 @@ from numba.extending import intrinsic
 from tgraph.backend.numba.runtime import opaque
 from tgraph.backend.numba.runtime.cache import source_key
 
-__all__ = ["ROWS", "LANES", "PACK_MIN_ROWS", "PARALLEL_MIN_FMAS", "SOURCE_KEY", "fits",
-           "flat_view", "gemm_flat", "gemm_into"]
+__all__ = ["ROWS", "LANES", "PACK_MIN_ROWS", "PARALLEL_MIN_FMAS", "SOURCE_KEY", "FLAT_SIGNATURE",
+           "fits", "flat_view", "gemm_flat", "gemm_into"]
 
 ROWS = 5  # 20 accumulators of 16 floats, + 4 row values of B + 5 broadcasts: 29 of 32 zmm
 LANES = 64
@@ -229,10 +229,12 @@ def gemm_flat(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate, 
 SOURCE_KEY = source_key([__file__, opaque.__file__])
 _FLAT = types.Array(types.float32, 1, "C")
 _I64 = types.int64
-_GEMM_FLAT = opaque.opaque_kernel(
-    gemm_flat, (types.float32, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _I64,
-                _I64, types.boolean, _I64), SOURCE_KEY, name="tgraph.gemm_flat",
-    restype=types.none)
+FLAT_SIGNATURE = (types.float32, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _I64,
+                  _I64, types.boolean, _I64)
+"""Argument types of :func:`gemm_flat`, and of the other kernels called the same way
+(:func:`tgraph.backend.numba.kernels.skinny.skinny_flat`)."""
+_GEMM_FLAT = opaque.opaque_kernel(gemm_flat, FLAT_SIGNATURE, SOURCE_KEY, name="tgraph.gemm_flat",
+                                  restype=types.none)
 
 
 @numba.njit(**OPTIONS)

@@ -300,12 +300,8 @@ def skinny_flat(alpha, a, sa_r, sa_k, b, sb_k, sb_n, c, ldc, m, n, k, accumulate
 
 
 SOURCE_KEY = source_key([__file__, tiled.__file__, opaque.__file__])
-_FLAT = types.Array(types.float32, 1, "C")
-_I64 = types.int64
-KERNEL = opaque.opaque_kernel(
-    skinny_flat, (types.float32, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _FLAT, _I64, _I64, _I64,
-                  _I64, types.boolean, _I64), SOURCE_KEY, name="tgraph.skinny_flat",
-    restype=types.none)
+KERNEL = opaque.opaque_kernel(skinny_flat, tiled.FLAT_SIGNATURE, SOURCE_KEY,
+                              name="tgraph.skinny_flat", restype=types.none)
 """The stand-in of :func:`skinny_flat` (compiled once, called through a pointer)."""
 
 
@@ -324,5 +320,5 @@ def skinny_into(alpha, a, b, accumulate, c, n_threads):
     af, sa_r, sa_k = flat_view(a)
     bf, sb_k, sb_n = flat_view(b)
     cf, ldc, _ = flat_view(c)
-    KERNEL(np.float32(alpha), af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, a.shape[0],
-                 b.shape[1], a.shape[1], accumulate, n_threads)
+    KERNEL(np.float32(alpha), af, sa_r, sa_k, bf, sb_k, sb_n, cf, ldc, a.shape[0], b.shape[1],
+           a.shape[1], accumulate, n_threads)
