@@ -10,8 +10,8 @@ from tgraph.errors import TrainingError
 from tgraph.fileio import atomic_write
 from tgraph.optim.base import learning_rate_of
 
-__all__ = ["EpochRecords", "History", "CSVLogger", "CSV_COLUMNS", "JSONLinesLogger", "ProgressLogger",
-           "TerminateOnNaN"]
+__all__ = ["EpochRecords", "History", "CSVLogger", "CSV_COLUMNS", "JSONLinesLogger",
+           "ProgressLogger", "TerminateOnNaN"]
 
 
 class EpochRecords(list):
