@@ -147,6 +147,9 @@ def _load_checkpoint(resume_dir, experiment):
     return content
 
 
+_SPLIT_OPTIONS = ("valid_fraction", "valid_size", "valid_split")  # load_dataset's, as --options
+
+
 def _data_identity(record):
     """(source, split sizes) of a dataset's record, as a checkpoint keeps it."""
     return record.get("source"), (record.get("split") or {}).get("sizes")
@@ -160,9 +163,9 @@ def _check_same_data(resume_dir, checkpoint, dataset):
         return
     theirs, ours = _data_identity(saved), _data_identity(dataset.record())
     if theirs != ours:
-        options = (saved.get("load_options") or {})
+        options = saved.get("load_options") or {}
         hint = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items()
-                        if k in ("valid_size", "valid_split") and v is not None)
+                        if k in _SPLIT_OPTIONS and v is not None)
         raise DataError(f"--resume {resume_dir}: the run trained on {theirs[0]} (splits "
                         f"{theirs[1]}), not on {ours[0]} (splits {ours[1]}); resume with the "
                         f"run's data options: --data {theirs[0]} {hint}".rstrip())
